@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from camp import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("prisoners/", include("prisoners.urls")),
+    path("", include("calls.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,65 @@
+"""Reads of the prisoner registry, always limited to the sites a staff member serves."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from prisoners.models import Prisoner
+from prisoners.transliteration import to_latin
+
+
+def visible_prisoners(*, user) -> QuerySet[Prisoner]:
+    """Prisoners of the sites ``user`` is assigned to."""
+    return Prisoner.objects.filter(site__in=user.sites.all())
+
+
+def get_prisoner_for_user(*, user, pk: int) -> Prisoner:
+    """The prisoner with ``pk`` if ``user`` serves its site; 404 otherwise."""
+    try:
+        return visible_prisoners(user=user).select_related("site").get(pk=pk)
+    except Prisoner.DoesNotExist:
+        raise Http404 from None
+
+
+def prisoner_search(
+    *,
+    user,
+    text: str = "",
+    site=None,
+    housing_unit: str = "",
+    status: str = "",
+    reveal_withheld: bool = False,
+) -> QuerySet[Prisoner]:
+    """Search by ISN or any part of a name, in Cyrillic or Latin script.
+
+    A Cyrillic query is also transliterated, so "Олександр" and "Oleksandr" find
+    the same prisoners. Unless ``reveal_withheld``, withheld identities match only
+    on what may be shown of them (ISN, first name, alias). Matching is a
+    case-insensitive substring scan; at tens of thousands of rows that stays in
+    milliseconds (see bench/prisoner_search.py).
+    """
+    prisoners = visible_prisoners(user=user).select_related("site")
+    if site is not None:
+        prisoners = prisoners.filter(site=site)
+    if housing_unit:
+        prisoners = prisoners.filter(housing_unit=housing_unit)
+    if status:
+        prisoners = prisoners.filter(status=status)
+    for word in text.split():
+        latin = to_latin(word)
+        shown_to_all = (
+            Q(isn__icontains=word)
+            | Q(first_names__icontains=word)
+            | Q(first_names_latin__icontains=latin)
+            | Q(alias__icontains=word)
+        )
+        full_identity = (
+            Q(surname__icontains=word)
+            | Q(patronymic__icontains=word)
+            | Q(surname_latin__icontains=latin)
+            | Q(patronymic_latin__icontains=latin)
+        )
+        if not reveal_withheld:
+            # A match on a hidden surname would reveal it to whoever searched.
+            full_identity &= ~Q(identity=Prisoner.Identity.WITHHELD)
+        prisoners = prisoners.filter(shown_to_all | full_identity)
+    return prisoners.order_by("isn")

@@ -1,0 +1,87 @@
+import pytest
+from django.db import DatabaseError, ProgrammingError, connection, transaction
+from django.urls import reverse
+
+from camp import audit
+from camp.models import AuditEntry
+from camp.roles import Role
+
+
+def test_healthz_answers_without_login(client, db):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_healthz_reports_unreachable_database(client, db, monkeypatch):
+    class UnreachableDatabase:
+        def cursor(self):
+            raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("camp.views.connection", UnreachableDatabase())
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert b"refused" not in response.content
+
+
+@pytest.mark.parametrize("url", ["/", "/prisoners/"])
+def test_pages_require_login(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_login_page_renders(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_roles_exist_as_groups(db):
+    from django.contrib.auth.models import Group
+
+    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+
+
+def test_default_site_is_created(db):
+    from camp.models import Site
+
+    assert Site.objects.filter(code="MC", time_zone="Europe/Kyiv").exists()
+
+
+@pytest.mark.parametrize(
+    ("client_fixture", "status"),
+    [("guard_client", 302), ("supervisor_client", 302), ("administrator_client", 200)],
+)
+def test_only_administrators_reach_the_admin(request, client_fixture, status):
+    response = request.getfixturevalue(client_fixture).get(reverse("admin:index"))
+    assert response.status_code == status
+
+
+def test_user_without_role_is_told_so(no_role_user, client):
+    client.force_login(no_role_user)
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert b"No role assigned" in response.content
+
+
+def test_audit_entries_cannot_be_changed_or_deleted(site, supervisor):
+    entry = audit.record(actor=supervisor, action="camp.site.checked", target=site, site=site)
+    with (
+        pytest.raises(ProgrammingError, match="pgtrigger"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE camp_auditentry SET action = 'x' WHERE id = %s", [entry.pk])
+    with (
+        pytest.raises(ProgrammingError, match="pgtrigger"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM camp_auditentry WHERE id = %s", [entry.pk])
+
+
+def test_audit_history_lists_entries_for_the_object(site, supervisor):
+    audit.record(actor=supervisor, action="camp.site.checked", target=site, site=site)
+    assert [e.action for e in audit.history_for(site)] == ["camp.site.checked"]
+    assert AuditEntry.objects.count() == 1

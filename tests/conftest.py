@@ -1,0 +1,71 @@
+import pytest
+
+from camp.roles import Role
+from tests.factories import SiteFactory, UserFactory
+
+
+@pytest.fixture
+def site(db):
+    return SiteFactory(name="North camp", code="NC")
+
+
+@pytest.fixture
+def other_site(db):
+    return SiteFactory(name="South camp", code="SC")
+
+
+@pytest.fixture
+def guard(site):
+    return UserFactory(username="guard", role=Role.GUARD, sites=[site])
+
+
+@pytest.fixture
+def supervisor(site):
+    return UserFactory(username="supervisor", role=Role.SUPERVISOR, sites=[site])
+
+
+@pytest.fixture
+def administrator(site):
+    return UserFactory(username="administrator", role=Role.ADMINISTRATOR, sites=[site])
+
+
+@pytest.fixture
+def no_role_user(site):
+    return UserFactory(username="norole", sites=[site])
+
+
+def _client_for(client_class, user):
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def guard_client(guard, client_class):
+    return _client_for(client_class, guard)
+
+
+@pytest.fixture
+def supervisor_client(supervisor, client_class):
+    return _client_for(client_class, supervisor)
+
+
+@pytest.fixture
+def administrator_client(administrator, client_class):
+    return _client_for(client_class, administrator)
+
+
+@pytest.fixture
+def client_class():
+    from django.test import Client
+
+    return Client
+
+
+@pytest.fixture
+def role_clients(guard_client, supervisor_client, administrator_client):
+    return {
+        Role.GUARD: guard_client,
+        Role.SUPERVISOR: supervisor_client,
+        Role.ADMINISTRATOR: administrator_client,
+    }

@@ -1,0 +1,81 @@
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+
+from camp.models import Site, User
+from prisoners.models import Contact, Prisoner
+from prisoners.transliteration import to_latin
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ["code"]
+
+    name = factory.Sequence(lambda n: f"Camp {n}")
+    code = factory.Sequence(lambda n: f"S{n}")
+    time_zone = "Europe/Kyiv"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"Staff{n}")
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+    @factory.post_generation
+    def sites(self, create, extracted, **kwargs):
+        if extracted:
+            self.sites.set(extracted)
+
+
+class PrisonerFactory(factory.django.DjangoModelFactory):
+    """Saves directly; use prisoners.services.register_prisoner to test registration itself."""
+
+    class Meta:
+        model = Prisoner
+
+    site = factory.SubFactory(SiteFactory)
+    isn = factory.Sequence(lambda n: f"T-{n:05d}")
+    identity = Prisoner.Identity.FULL
+    surname = "Петренко"
+    first_names = factory.Iterator(["Олександр", "Іван", "Дмитро", "Сергій"])
+    patronymic = "Іванович"
+    surname_latin = factory.LazyAttribute(lambda p: to_latin(p.surname))
+    first_names_latin = factory.LazyAttribute(lambda p: to_latin(p.first_names))
+    patronymic_latin = factory.LazyAttribute(lambda p: to_latin(p.patronymic))
+    rank = "Private"
+    date_of_birth = datetime.date(1990, 5, 17)
+    arrived_on = datetime.date(2026, 1, 10)
+    captured_on = datetime.date(2026, 1, 2)
+    housing_unit = "B1"
+    languages = factory.LazyFunction(lambda: ["ru"])
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    """An approved contact unless told otherwise."""
+
+    class Meta:
+        model = Contact
+
+    prisoner = factory.SubFactory(PrisonerFactory)
+    name = "Олена"
+    relationship = Contact.Relationship.WIFE
+    phone_number = factory.Sequence(lambda n: f"+38050{1000000 + n}")
+    city = "Kursk"
+    country = "RU"
+    status = Contact.Status.APPROVED
+    requested_by = factory.SubFactory(UserFactory)
+    decided_by = factory.SelfAttribute("requested_by")
+    decided_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
