@@ -1,0 +1,616 @@
+import datetime
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from camp.models import Site
+from prisoners.models import Contact, Prisoner
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+class IdRange(models.Func):
+    """``int8range(id, id, '[]')``: lets a GiST exclusion constraint compare ids
+    with ``&&`` (equality) without the btree_gist extension, which the embedded
+    PostgreSQL does not ship."""
+
+    function = "INT8RANGE"
+    template = "%(function)s(%(expressions)s, '[]')"
+    output_field = models.Field()
+
+    def __init__(self, field_name):
+        super().__init__(F(field_name), F(field_name))
+
+
+class TimeRange(models.Func):
+    """``tstzrange(start, end, '[)')``: two ranges that only touch do not overlap."""
+
+    function = "TSTZRANGE"
+    template = "%(function)s(%(expressions)s, '[)')"
+    output_field = models.Field()
+
+    def __init__(self, start, end):
+        super().__init__(F(start), F(end))
+
+
+class Line(models.Model):
+    """A telephone station in a site's call room; one call at a time."""
+
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="lines"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
+        ordering = ["site", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "name"], name="calls_line_unique_name_per_site"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class ScheduleWindow(models.Model):
+    """A weekly window on a line, cut into slots by ``calls.services.generate_slots``."""
+
+    Weekday = Weekday
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="windows"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts_at = models.TimeField(_("from"))
+    ends_at = models.TimeField(_("until"))
+    slot_minutes = models.PositiveSmallIntegerField(_("slot length (minutes)"), default=15)
+
+    class Meta:
+        verbose_name = _("schedule window")
+        verbose_name_plural = _("schedule windows")
+        ordering = ["line", "weekday", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="calls_schedulewindow_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=60),
+                name="calls_schedulewindow_slot_length",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="calls_schedulewindow_weekday"
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.line} {self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+        )
+
+
+class CallSlotQuerySet(models.QuerySet):
+    def for_day(self, site: Site, day: datetime.date):
+        """Slots of ``site`` starting on ``day`` in the site's time zone."""
+        start = datetime.datetime.combine(day, datetime.time.min, tzinfo=site.zone)
+        return self.filter(
+            line__site=site, starts_at__gte=start, starts_at__lt=start + datetime.timedelta(days=1)
+        )
+
+
+class CallSlot(models.Model):
+    """A scheduled window on a line that one prisoner can be booked into."""
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="slots"
+    )
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    suspended_by = models.ForeignKey(
+        "AirRaidAlert",
+        verbose_name=_("suspended by alert"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="suspended_slots",
+    )
+
+    objects = CallSlotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call slot")
+        verbose_name_plural = _("call slots")
+        ordering = ["starts_at", "line"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="calls_callslot_ends_after_start"
+            ),
+            ExclusionConstraint(
+                name="calls_callslot_no_overlap_on_line",
+                expressions=[
+                    (IdRange("line_id"), RangeOperators.OVERLAPS),
+                    (TimeRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message=_("This line already has a slot at that time."),
+            ),
+        ]
+        indexes = [
+            # The desk and the booking page: a site's slots of one day.
+            models.Index(fields=["starts_at"], name="calls_callslot_starts_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.line} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+
+class Booking(models.Model):
+    """A prisoner booked into a slot. Cancelled bookings stay, with their reason."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No-show")
+        SUSPENDED = "suspended", _("Suspended by air-raid alert")
+
+    slot = models.ForeignKey(
+        CallSlot, verbose_name=_("slot"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    prisoner = models.ForeignKey(
+        Prisoner, verbose_name=_("prisoner"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    # Copied from the slot so the database can refuse overlapping bookings of one prisoner.
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.BOOKED
+    )
+    is_makeup = models.BooleanField(_("make-up call"), default=False)
+    override_reason = models.TextField(_("reason for overriding the call policy"), blank=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(default=timezone.now)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=~Q(status="cancelled"),
+                name="calls_booking_one_per_slot",
+                violation_error_message=_("This slot is already booked."),
+            ),
+            ExclusionConstraint(
+                name="calls_booking_no_overlap_per_prisoner",
+                expressions=[
+                    (IdRange("prisoner_id"), RangeOperators.OVERLAPS),
+                    (TimeRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status="cancelled"),
+                violation_error_message=_("This prisoner is already booked at that time."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
+                name="calls_booking_cancel_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="calls_booking_ends_after_start"
+            ),
+        ]
+        indexes = [
+            # Policy checks: a prisoner's live bookings in a month.
+            models.Index(fields=["prisoner", "starts_at"], name="calls_booking_prisoner_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.prisoner.isn} @ {self.slot}"
+
+
+class CallPolicyQuerySet(models.QuerySet):
+    def in_force(self, site: Site, day: datetime.date):
+        """The policy of ``site`` in force on ``day``, or None (camp defaults apply)."""
+        return self.filter(site=site, effective_from__lte=day).order_by("-effective_from").first()
+
+
+class CallPolicy(models.Model):
+    """The camp's call rules from a date on; earlier versions stay for reports."""
+
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="call_policies"
+    )
+    effective_from = models.DateField(_("in force from"))
+    calls_open = models.BooleanField(
+        _("calls open"), default=True, help_text=_("Untick to suspend the whole call programme.")
+    )
+    max_minutes = models.PositiveSmallIntegerField(_("maximum minutes per call"), default=15)
+    min_days_between = models.PositiveSmallIntegerField(
+        _("minimum days between connected calls"), default=7
+    )
+    max_calls_per_month = models.PositiveSmallIntegerField(_("maximum calls per month"), default=4)
+    guards_may_book = models.BooleanField(_("guards may book slots"), default=False)
+    note = models.TextField(_("decision and note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CallPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call policy")
+        verbose_name_plural = _("call policies")
+        ordering = ["site", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "effective_from"], name="calls_callpolicy_one_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_minutes__gte=1, max_minutes__lte=60),
+                name="calls_callpolicy_max_minutes_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.effective_from}"
+
+
+class Suspension(models.Model):
+    """A prisoner's calls stopped for a stated reason until a fixed end date.
+
+    There is no disciplinary reason: calls and letters are never withheld as punishment.
+    """
+
+    class Reason(models.TextChoices):
+        SECURITY_INVESTIGATION = "security_investigation", _("Security investigation")
+        AUTHORITY_DECISION = "authority_decision", _("Decision of an authority")
+        PRISONER_REQUEST = "prisoner_request", _("Prisoner's own request")
+        MEDICAL = "medical", _("Medical")
+
+    prisoner = models.ForeignKey(
+        Prisoner,
+        verbose_name=_("prisoner"),
+        on_delete=models.PROTECT,
+        related_name="call_suspensions",
+    )
+    reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices)
+    authority = models.CharField(_("authority"), max_length=150)
+    document_reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("call suspension")
+        verbose_name_plural = _("call suspensions")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="calls_suspension_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    reason__in=[
+                        "security_investigation",
+                        "authority_decision",
+                        "prisoner_request",
+                        "medical",
+                    ]
+                ),
+                name="calls_suspension_reason_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.prisoner.isn} {self.starts_on}–{self.ends_on}"
+
+
+class AirRaidAlert(models.Model):
+    """From siren to all clear at one site."""
+
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    started_at = models.DateTimeField(_("siren"))
+    ended_at = models.DateTimeField(_("all clear"), null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("air-raid alert")
+        verbose_name_plural = _("air-raid alerts")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site"],
+                condition=Q(ended_at__isnull=True),
+                name="calls_airraidalert_one_active_per_site",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="calls_airraidalert_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Outcome(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NO_ANSWER = "no_answer", _("No answer")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    LINE_FAULT = "line_fault", _("Line fault")
+    ENDED_BY_MONITOR = "ended_by_monitor", _("Ended by monitor")
+    INTERRUPTED_BY_ALERT = "interrupted", _("Interrupted by air-raid alert")
+
+
+# Fields of a closed entry that an amendment may correct.
+AMENDABLE_FIELDS = [
+    "number_dialled",
+    "locality",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "language",
+    "notes",
+    "flagged",
+    "flag_reason",
+]
+
+
+class CallQuerySet(models.QuerySet):
+    def in_progress(self):
+        return self.filter(ended_at__isnull=True)
+
+    def with_history(self):
+        """Entries with what the logbook shows beside them: two extra queries in all."""
+        return self.select_related("prisoner", "line", "monitor", "contact").prefetch_related(
+            models.Prefetch(
+                "amendments",
+                queryset=Amendment.objects.select_related("author").order_by("created_at"),
+            )
+        )
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(
+        name="closed_entry_is_final",
+        operation=pgtrigger.Update,
+        condition=pgtrigger.Q(old__ended_at__isnull=False),
+    ),
+    pgtrigger.Protect(name="entries_are_never_deleted", operation=pgtrigger.Delete),
+)
+class Call(models.Model):
+    """One call attempt: a logbook entry.
+
+    Start and end are the server's clock. Once ended the row is final (a database
+    trigger refuses UPDATE and DELETE); corrections are ``Amendment`` rows, and
+    ``current`` gives the values with the amendments applied.
+    """
+
+    Outcome = Outcome
+
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="calls"
+    )
+    prisoner = models.ForeignKey(
+        Prisoner, verbose_name=_("prisoner"), on_delete=models.PROTECT, related_name="calls"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
+    number_dialled = models.CharField(_("number dialled"), max_length=20)
+    locality = models.CharField(_("location called"), max_length=200, blank=True)
+    line = models.ForeignKey(
+        Line,
+        verbose_name=_("line"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
+    booking = models.ForeignKey(
+        Booking,
+        verbose_name=_("booking"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
+    policy = models.ForeignKey(
+        CallPolicy,
+        verbose_name=_("policy applied"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"))
+    deadline = models.DateTimeField(_("time limit"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    elapsed = models.GeneratedField(
+        expression=F("ended_at") - F("started_at"),
+        output_field=models.DurationField(),
+        db_persist=True,
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    language = models.CharField(_("language spoken"), max_length=40, blank=True)
+    monitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("monitor"),
+        on_delete=models.PROTECT,
+        related_name="monitored_calls",
+    )
+    notes = models.TextField(_("monitor's notes"), blank=True)
+    flagged = models.BooleanField(_("flagged for review"), default=False)
+    flag_reason = models.TextField(_("reason for review"), blank=True)
+    over_limit = models.BooleanField(_("ran past the limit"), default=False)
+    is_makeup = models.BooleanField(_("make-up call"), default=False)
+    transcribed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("transcribed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(ended_at__isnull=True),
+                name="calls_call_one_in_progress_per_line",
+                violation_error_message=_("A call is already in progress on this line."),
+            ),
+            models.UniqueConstraint(
+                fields=["prisoner"],
+                condition=Q(ended_at__isnull=True),
+                name="calls_call_one_in_progress_per_prisoner",
+                violation_error_message=_("This prisoner is already on a call."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="calls_call_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(Q(ended_at__isnull=True) & Q(outcome=""))
+                | (Q(ended_at__isnull=False) & Q(outcome__in=Outcome.values)),
+                name="calls_call_closed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(flagged=True) | ~Q(flag_reason=""), name="calls_call_flag_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(line__isnull=False) | Q(transcribed_by__isnull=False),
+                name="calls_call_live_call_has_line",
+            ),
+            models.CheckConstraint(
+                condition=Q(transcribed_by__isnull=True) | Q(ended_at__isnull=False),
+                name="calls_call_transcribed_is_closed",
+            ),
+        ]
+        indexes = [
+            # Logbook page: a site's entries newest first, filtered by date range.
+            models.Index(fields=["site", "-started_at"], name="calls_call_site_idx"),
+            # Policy checks and reports: a prisoner's calls over time.
+            models.Index(fields=["prisoner", "-started_at"], name="calls_call_prisoner_idx"),
+            # Flagged-calls review.
+            models.Index(fields=["site"], condition=Q(flagged=True), name="calls_call_flagged_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.prisoner.isn} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def is_transcribed(self) -> bool:
+        return self.transcribed_by_id is not None
+
+    @property
+    def is_unscheduled(self) -> bool:
+        return self.booking_id is None and not self.is_transcribed
+
+    @property
+    def current(self) -> dict:
+        """The recorded values with every amendment applied in order.
+
+        Uses ``amendments.all()``: prefetch them (``Call.objects.with_history()``) on lists.
+        """
+        values = {name: getattr(self, name) for name in AMENDABLE_FIELDS}
+        for amendment in self.amendments.all():
+            values.update(amendment.decoded_changes())
+        if values["ended_at"] is not None:
+            values["elapsed"] = values["ended_at"] - values["started_at"]
+        else:
+            values["elapsed"] = None
+        values["outcome_label"] = Outcome(values["outcome"]).label if values["outcome"] else ""
+        return values
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
+    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+)
+class Amendment(models.Model):
+    """A correction of a closed logbook entry: what changed, why, by whom, when."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="amendments"
+    )
+    # {field: {"from": old, "to": new}}; datetimes as ISO 8601 strings.
+    changes = models.JSONField(_("changes"))
+    reason = models.TextField(_("reason"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("amendment")
+        verbose_name_plural = _("amendments")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="calls_amendment_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.call} ({self.created_at:%Y-%m-%d})"
+
+    def decoded_changes(self) -> dict:
+        """The new values, with datetimes parsed back from JSON."""
+        values = {}
+        for name, change in self.changes.items():
+            value = change["to"]
+            if name in {"started_at", "ended_at"} and value is not None:
+                value = datetime.datetime.fromisoformat(value)
+            values[name] = value
+        return values

@@ -1,3 +1,4 @@
+import datetime
 import zoneinfo
 
 import pgtrigger
@@ -56,6 +57,10 @@ class Site(models.Model):
     def today(self):
         """The calendar date now at this site."""
         return timezone.localdate(timezone=self.zone)
+
+    def day_start(self, day: datetime.date) -> datetime.datetime:
+        """The first instant of ``day`` at this site."""
+        return datetime.datetime.combine(day, datetime.time.min, tzinfo=self.zone)
 
 
 class User(AbstractUser):

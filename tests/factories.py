@@ -2,7 +2,9 @@ import datetime
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
+from calls.models import Booking, Call, CallSlot, Line
 from camp.models import Site, User
 from prisoners.models import Contact, Prisoner
 from prisoners.transliteration import to_latin
@@ -79,3 +81,55 @@ class ContactFactory(factory.django.DjangoModelFactory):
     requested_by = factory.SubFactory(UserFactory)
     decided_by = factory.SelfAttribute("requested_by")
     decided_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+
+class LineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Line
+
+    site = factory.SubFactory(SiteFactory)
+    name = factory.Sequence(lambda n: f"Line {n}")
+
+
+class CallSlotFactory(factory.django.DjangoModelFactory):
+    """A 15-minute slot starting ``starts_at`` (default: in one hour)."""
+
+    class Meta:
+        model = CallSlot
+
+    line = factory.SubFactory(LineFactory)
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + datetime.timedelta(hours=1)).replace(second=0, microsecond=0)
+    )
+    ends_at = factory.LazyAttribute(lambda s: s.starts_at + datetime.timedelta(minutes=15))
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Booking
+
+    slot = factory.SubFactory(CallSlotFactory)
+    prisoner = factory.SubFactory(PrisonerFactory, site=factory.SelfAttribute("..slot.line.site"))
+    starts_at = factory.SelfAttribute("slot.starts_at")
+    ends_at = factory.SelfAttribute("slot.ends_at")
+    booked_by = factory.SubFactory(UserFactory)
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """A closed, connected ten-minute call, started two days ago unless told otherwise."""
+
+    class Meta:
+        model = Call
+
+    line = factory.SubFactory(LineFactory)
+    site = factory.SelfAttribute("line.site")
+    prisoner = factory.SubFactory(PrisonerFactory, site=factory.SelfAttribute("..site"))
+    contact = factory.SubFactory(ContactFactory, prisoner=factory.SelfAttribute("..prisoner"))
+    number_dialled = factory.SelfAttribute("contact.phone_number")
+    locality = factory.SelfAttribute("contact.locality")
+    started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=2))
+    deadline = factory.LazyAttribute(lambda c: c.started_at + datetime.timedelta(minutes=15))
+    ended_at = factory.LazyAttribute(lambda c: c.started_at + datetime.timedelta(minutes=10))
+    outcome = Call.Outcome.CONNECTED
+    language = "ru"
+    monitor = factory.SubFactory(UserFactory)

@@ -1,0 +1,171 @@
+"""Who may call when: the call policy, suspensions and the prisoner's own state.
+
+``refusals`` is the one place these rules live; booking and starting a call both
+ask it, and every refusal says which rule refused and when the prisoner becomes
+eligible again.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from calls.models import ONE_DAY, Booking, Call, CallPolicy, Outcome, Suspension
+from camp.models import Site
+from prisoners.models import Contact, Prisoner
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: str
+    message: str
+    eligible_on: datetime.date | None = None
+    # Policy rules may be overridden by a supervisor with a written reason.
+    overridable: bool = False
+
+    def __str__(self):
+        if self.eligible_on:
+            return _("%(message)s Eligible from %(date)s.") % {
+                "message": self.message,
+                "date": self.eligible_on.isoformat(),
+            }
+        return self.message
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """The rules in force: a saved CallPolicy, or the camp defaults when a site has none."""
+
+    policy: CallPolicy | None
+    calls_open: bool
+    max_minutes: int
+    min_days_between: int
+    max_calls_per_month: int
+    guards_may_book: bool
+
+
+def policy_terms(site: Site, day: datetime.date) -> PolicyTerms:
+    policy = CallPolicy.objects.in_force(site, day)
+    source = policy or CallPolicy(site=site)
+    return PolicyTerms(
+        policy=policy,
+        calls_open=source.calls_open,
+        max_minutes=source.max_minutes,
+        min_days_between=source.min_days_between,
+        max_calls_per_month=source.max_calls_per_month,
+        guards_may_book=source.guards_may_book,
+    )
+
+
+def active_suspension(prisoner: Prisoner, day: datetime.date) -> Suspension | None:
+    return (
+        Suspension.objects.filter(prisoner=prisoner, starts_on__lte=day, ends_on__gte=day)
+        .order_by("-ends_on")
+        .first()
+    )
+
+
+def _month_bounds(day: datetime.date, site: Site) -> tuple[datetime.datetime, datetime.datetime]:
+    first = day.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return site.day_start(first), site.day_start(following)
+
+
+def refusals(
+    *,
+    prisoner: Prisoner,
+    day: datetime.date,
+    terms: PolicyTerms,
+    makeup: bool = False,
+    exclude_booking: Booking | None = None,
+) -> list[Refusal]:
+    """Every rule that stops ``prisoner`` from calling on ``day`` (empty: allowed).
+
+    A make-up call is owed after an air-raid alert and does not count against,
+    nor is it limited by, the minimum interval and the monthly maximum.
+    Runs a handful of queries.
+    """
+    found = []
+    if prisoner.status != Prisoner.Status.INTERNED:
+        found.append(
+            Refusal(
+                "not_interned",
+                _("The prisoner is not interned (status: %(status)s).")
+                % {"status": prisoner.get_status_display()},
+            )
+        )
+    if not Contact.objects.approved().filter(prisoner=prisoner).exists():
+        found.append(Refusal("no_contact", _("The prisoner has no approved contact.")))
+    if suspension := active_suspension(prisoner, day):
+        found.append(
+            Refusal(
+                "suspended",
+                _("Calls are suspended (%(reason)s, %(authority)s).")
+                % {"reason": suspension.get_reason_display(), "authority": suspension.authority},
+                eligible_on=suspension.ends_on + datetime.timedelta(days=1),
+            )
+        )
+    if not terms.calls_open:
+        found.append(
+            Refusal(
+                "calls_closed", _("The call programme is closed at this site."), overridable=True
+            )
+        )
+    if makeup:
+        return found
+
+    counted_calls = Call.objects.filter(
+        prisoner=prisoner, outcome=Outcome.CONNECTED, is_makeup=False
+    )
+    site = prisoner.site
+    last_connected = (
+        counted_calls.filter(started_at__lt=site.day_start(day + ONE_DAY))
+        .order_by("-started_at")
+        .first()
+    )
+    if last_connected and terms.min_days_between:
+        last_day = last_connected.started_at.astimezone(site.zone).date()
+        eligible_on = last_day + datetime.timedelta(days=terms.min_days_between)
+        if day < eligible_on:
+            found.append(
+                Refusal(
+                    "min_days_between",
+                    _(
+                        "The last connected call was on %(date)s; "
+                        "the policy asks %(days)d days between calls."
+                    )
+                    % {"date": last_day.isoformat(), "days": terms.min_days_between},
+                    eligible_on=eligible_on,
+                    overridable=True,
+                )
+            )
+
+    month_start, month_end = _month_bounds(day, site)
+    in_month = Q(starts_at__gte=month_start, starts_at__lt=month_end)
+    calls_this_month = counted_calls.filter(
+        started_at__gte=month_start, started_at__lt=month_end
+    ).count()
+    # Live bookings that have not yet led to a call count too, or one could book past the limit.
+    pending_bookings = (
+        Booking.objects.filter(
+            in_month, prisoner=prisoner, status=Booking.Status.BOOKED, is_makeup=False
+        )
+        .exclude(calls__outcome=Outcome.CONNECTED)
+        .exclude(pk=getattr(exclude_booking, "pk", None))
+        .count()
+    )
+    if calls_this_month + pending_bookings >= terms.max_calls_per_month:
+        found.append(
+            Refusal(
+                "max_calls_per_month",
+                _("The policy allows %(limit)d calls a month; %(count)d are made or booked.")
+                % {
+                    "limit": terms.max_calls_per_month,
+                    "count": calls_this_month + pending_bookings,
+                },
+                eligible_on=month_end.date(),
+                overridable=True,
+            )
+        )
+    return found

@@ -1,0 +1,670 @@
+"""Every change to slots, bookings, calls and the logbook goes through these functions.
+
+Each runs in one transaction, writes its audit entry in it, and raises
+``CallError`` with a message for the user when a rule refuses. Rules that must
+hold under concurrency (one booking per slot, one call per line, ending a call
+once) are database constraints and row locks, not checks in Python alone.
+``now`` parameters exist for transcription and tests; live calls use the server clock.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from calls import rules, selectors
+from calls.models import (
+    AMENDABLE_FIELDS,
+    AirRaidAlert,
+    Amendment,
+    Booking,
+    Call,
+    CallPolicy,
+    CallSlot,
+    Line,
+    Outcome,
+    ScheduleWindow,
+    Suspension,
+)
+from camp import audit
+from camp.models import Site
+from camp.roles import SUPERVISORS, has_role
+from prisoners.models import Contact, Prisoner
+
+# A guard may open a booked slot's call a little early; the time limit still counts from the start.
+EARLY_START = datetime.timedelta(minutes=10)
+
+
+class CallError(ValidationError):
+    """A call, booking or logbook rule refused the change; the message is for the user."""
+
+
+def _constraint_name(error: IntegrityError) -> str:
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
+
+
+# --- Lines and schedule ---------------------------------------------------------------
+
+
+@transaction.atomic
+def add_line(*, site: Site, name: str, actor) -> Line:
+    if Line.objects.filter(site=site, name=name).exists():
+        raise CallError({"name": _("This site already has a line with this name.")})
+    line = Line.objects.create(site=site, name=name)
+    audit.record(actor=actor, action="calls.line.added", target=line, site=site)
+    return line
+
+
+@transaction.atomic
+def set_line_active(*, line: Line, active: bool, actor) -> Line:
+    line.active = active
+    line.save(update_fields=["active"])
+    action = "calls.line.activated" if active else "calls.line.deactivated"
+    audit.record(actor=actor, action=action, target=line, site=line.site)
+    return line
+
+
+@transaction.atomic
+def add_schedule_window(
+    *,
+    line: Line,
+    weekday: int,
+    starts_at: datetime.time,
+    ends_at: datetime.time,
+    slot_minutes: int,
+    actor,
+) -> ScheduleWindow:
+    if ends_at <= starts_at:
+        raise CallError({"ends_at": _("The window must end after it starts.")})
+    overlapping = ScheduleWindow.objects.filter(
+        line=line, weekday=weekday, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if overlapping.exists():
+        raise CallError(_("This window overlaps another window of the same line on that day."))
+    window = ScheduleWindow.objects.create(
+        line=line, weekday=weekday, starts_at=starts_at, ends_at=ends_at, slot_minutes=slot_minutes
+    )
+    audit.record(actor=actor, action="calls.schedulewindow.added", target=window, site=line.site)
+    return window
+
+
+@transaction.atomic
+def remove_schedule_window(*, window: ScheduleWindow, actor) -> None:
+    """Remove a weekly window; slots already generated from it stay."""
+    audit.record(
+        actor=actor,
+        action="calls.schedulewindow.removed",
+        target=window,
+        site=window.line.site,
+        data={"window": str(window)},
+    )
+    window.delete()
+
+
+def _window_slots(window: ScheduleWindow, day: datetime.date, zone):
+    start = datetime.datetime.combine(day, window.starts_at, tzinfo=zone)
+    end = datetime.datetime.combine(day, window.ends_at, tzinfo=zone)
+    length = datetime.timedelta(minutes=window.slot_minutes)
+    while start + length <= end:
+        yield CallSlot(line=window.line, starts_at=start, ends_at=start + length)
+        start += length
+
+
+@transaction.atomic
+def generate_slots(*, site: Site, date_from: datetime.date, date_to: datetime.date, actor) -> int:
+    """Create the slots of the weekly schedule for a date range; return how many are new.
+
+    Slots that already exist, or that would overlap an existing slot of the line,
+    are skipped by the database constraint, so running it twice creates nothing.
+    """
+    if date_to < date_from:
+        raise CallError({"date_to": _("The end date is before the start date.")})
+    if (date_to - date_from).days > 366:
+        raise CallError({"date_to": _("Generate at most a year of slots at once.")})
+    windows = list(
+        ScheduleWindow.objects.filter(line__site=site, line__active=True).select_related("line")
+    )
+    candidates = []
+    day = date_from
+    while day <= date_to:
+        for window in windows:
+            if window.weekday == day.weekday():
+                candidates.extend(_window_slots(window, day, site.zone))
+        day += datetime.timedelta(days=1)
+    before = CallSlot.objects.filter(line__site=site).count()
+    CallSlot.objects.bulk_create(candidates, ignore_conflicts=True, batch_size=1000)
+    created = CallSlot.objects.filter(line__site=site).count() - before
+    audit.record(
+        actor=actor,
+        action="calls.slots.generated",
+        target=site,
+        site=site,
+        data={"from": date_from.isoformat(), "to": date_to.isoformat(), "created": created},
+    )
+    return created
+
+
+# --- Policy and suspensions -----------------------------------------------------------
+
+
+@transaction.atomic
+def set_call_policy(*, site: Site, effective_from: datetime.date, actor, **terms) -> CallPolicy:
+    """Put a new version of the call policy in force from a date; earlier versions stay."""
+    if effective_from < site.today():
+        raise CallError({"effective_from": _("A policy cannot take effect in the past.")})
+    if CallPolicy.objects.filter(site=site, effective_from=effective_from).exists():
+        raise CallError({"effective_from": _("A policy already takes effect on this date.")})
+    policy = CallPolicy.objects.create(
+        site=site, effective_from=effective_from, created_by=actor, **terms
+    )
+    audit.record(
+        actor=actor,
+        action="calls.callpolicy.set",
+        target=policy,
+        site=site,
+        data={"effective_from": effective_from.isoformat(), **terms},
+    )
+    return policy
+
+
+@transaction.atomic
+def suspend_calls(
+    *,
+    prisoner: Prisoner,
+    reason: str,
+    authority: str,
+    document_reference: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    actor,
+) -> Suspension:
+    if ends_on < starts_on:
+        raise CallError({"ends_on": _("The suspension must end on or after its first day.")})
+    if reason not in Suspension.Reason.values:
+        raise CallError({"reason": _("Choose one of the listed reasons.")})
+    suspension = Suspension.objects.create(
+        prisoner=prisoner,
+        reason=reason,
+        authority=authority,
+        document_reference=document_reference,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="calls.suspension.added",
+        target=suspension,
+        site=prisoner.site,
+        data={"reason": reason, "from": starts_on.isoformat(), "until": ends_on.isoformat()},
+    )
+    return suspension
+
+
+# --- Bookings -------------------------------------------------------------------------
+
+
+def _raise_refusals(found: list[rules.Refusal]) -> None:
+    raise CallError([str(refusal) for refusal in found])
+
+
+@transaction.atomic
+def book_slot(
+    *,
+    slot: CallSlot,
+    prisoner: Prisoner,
+    actor,
+    override_reason: str = "",
+    now: datetime.datetime | None = None,
+) -> Booking:
+    """Book ``prisoner`` into ``slot``.
+
+    Refused when the prisoner may not call (see ``calls.rules``). A supervisor may
+    override refusals of the call policy with a written reason, which is kept.
+    Two bookings of one slot, or overlapping bookings of one prisoner, are refused
+    by database constraints even when they arrive at the same instant.
+    """
+    now = now or timezone.now()
+    site = slot.line.site
+    if prisoner.site_id != site.pk:
+        raise CallError(_("The prisoner is held at another site."))
+    if slot.ends_at <= now:
+        raise CallError(_("This slot is over."))
+    if slot.suspended_by_id:
+        raise CallError(_("This slot was suspended by an air-raid alert."))
+    day = slot.starts_at.astimezone(site.zone).date()
+    terms = rules.policy_terms(site, day)
+    is_supervisor = has_role(actor, *SUPERVISORS)
+    if not is_supervisor and not terms.guards_may_book:
+        raise CallError(_("The call policy lets only supervisors book slots."))
+    makeup = selectors.is_owed_makeup(prisoner)
+    found = rules.refusals(prisoner=prisoner, day=day, terms=terms, makeup=makeup)
+    override_reason = override_reason.strip()
+    if any(not refusal.overridable for refusal in found):
+        _raise_refusals(found)
+    if found and not (is_supervisor and override_reason):
+        if is_supervisor:
+            found.append(
+                rules.Refusal("override", _("To book anyway, give a reason for the override."))
+            )
+        _raise_refusals(found)
+    try:
+        with transaction.atomic():
+            booking = Booking.objects.create(
+                slot=slot,
+                prisoner=prisoner,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                is_makeup=makeup,
+                override_reason=override_reason if found else "",
+                booked_by=actor,
+            )
+    except IntegrityError as error:
+        if _constraint_name(error) == "calls_booking_no_overlap_per_prisoner":
+            raise CallError(_("This prisoner is already booked at that time.")) from None
+        raise CallError(_("This slot is already booked.")) from None
+    audit.record(
+        actor=actor,
+        action="calls.booking.created",
+        target=booking,
+        site=site,
+        data={
+            "prisoner": prisoner.isn,
+            "overridden": [refusal.rule for refusal in found],
+            "override_reason": booking.override_reason,
+            "makeup": makeup,
+        },
+    )
+    return booking
+
+
+@transaction.atomic
+def cancel_booking(*, booking: Booking, reason: str, actor) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status != Booking.Status.BOOKED:
+        raise CallError(_("Only a live booking can be cancelled."))
+    if booking.calls.exists():
+        raise CallError(_("A call was already made in this slot; it cannot be cancelled."))
+    if not reason.strip():
+        raise CallError({"reason": _("Give the reason for cancelling.")})
+    booking.status = Booking.Status.CANCELLED
+    booking.cancel_reason = reason.strip()
+    booking.save(update_fields=["status", "cancel_reason"])
+    audit.record(
+        actor=actor,
+        action="calls.booking.cancelled",
+        target=booking,
+        site=booking.slot.line.site,
+        data={"reason": booking.cancel_reason},
+    )
+    return booking
+
+
+@transaction.atomic
+def mark_no_show(*, booking: Booking, actor, now: datetime.datetime | None = None) -> Booking:
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_for_update().select_related("slot__line__site").get(pk=booking.pk)
+    )
+    if booking.status != Booking.Status.BOOKED:
+        raise CallError(_("Only a live booking can be marked as a no-show."))
+    if booking.slot.starts_at > now:
+        raise CallError(_("The slot has not started yet."))
+    if booking.calls.exists():
+        raise CallError(_("A call was made in this slot."))
+    booking.status = Booking.Status.NO_SHOW
+    booking.save(update_fields=["status"])
+    audit.record(
+        actor=actor, action="calls.booking.no_show", target=booking, site=booking.slot.line.site
+    )
+    return booking
+
+
+# --- Calls at the desk ----------------------------------------------------------------
+
+
+def _used_time(booking: Booking) -> datetime.timedelta:
+    return booking.calls.filter(ended_at__isnull=False).aggregate(used=Sum("elapsed"))[
+        "used"
+    ] or datetime.timedelta(0)
+
+
+@transaction.atomic
+def start_call(
+    *,
+    line: Line,
+    prisoner: Prisoner,
+    contact: Contact,
+    actor,
+    booking: Booking | None = None,
+    now: datetime.datetime | None = None,
+) -> Call:
+    """Start a monitored call on ``line``; the monitor is ``actor``, the time the server's.
+
+    With a booking, the slot's time limit counts every attempt made in it. Without
+    one the call is unscheduled: the line must be free and the prisoner eligible.
+    """
+    now = now or timezone.now()
+    site = line.site
+    day = now.astimezone(site.zone).date()
+    if prisoner.site_id != site.pk:
+        raise CallError(_("The prisoner is held at another site."))
+    if not line.active:
+        raise CallError(_("This line is out of service."))
+    if selectors.active_alert(site):
+        raise CallError(_("An air-raid alert is in progress: no calls until the all clear."))
+    if contact.prisoner_id != prisoner.pk or contact.status != Contact.Status.APPROVED:
+        raise CallError({"contact": _("Choose one of the prisoner's approved contacts.")})
+    terms = rules.policy_terms(site, day)
+    limit = datetime.timedelta(minutes=terms.max_minutes)
+    if booking is not None:
+        booking = Booking.objects.select_for_update().select_related("slot").get(pk=booking.pk)
+        if booking.prisoner_id != prisoner.pk or booking.slot.line_id != line.pk:
+            raise CallError(_("This booking is for another prisoner or line."))
+        if booking.status != Booking.Status.BOOKED:
+            raise CallError(
+                _("This booking is %(status)s.") % {"status": booking.get_status_display().lower()}
+            )
+        if booking.slot.suspended_by_id:
+            raise CallError(_("This slot was suspended by an air-raid alert."))
+        if not booking.slot.starts_at - EARLY_START <= now < booking.slot.ends_at:
+            raise CallError(_("This slot is not open now."))
+        found = [
+            refusal
+            for refusal in rules.refusals(prisoner=prisoner, day=day, terms=terms, makeup=True)
+            if not refusal.overridable
+        ]
+        if found:
+            _raise_refusals(found)
+        remaining = limit - _used_time(booking)
+        if remaining <= datetime.timedelta(0):
+            raise CallError(_("The time of this slot is used up."))
+        makeup = booking.is_makeup
+    else:
+        if selectors.line_has_booked_slot(line, now):
+            raise CallError(_("A booked prisoner holds this line now; use the booking."))
+        makeup = selectors.is_owed_makeup(prisoner)
+        found = rules.refusals(prisoner=prisoner, day=day, terms=terms, makeup=makeup)
+        if found:
+            _raise_refusals(found)
+        remaining = limit
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                site=site,
+                prisoner=prisoner,
+                contact=contact,
+                number_dialled=contact.phone_number,
+                locality=contact.locality,
+                line=line,
+                booking=booking,
+                policy=terms.policy,
+                started_at=now,
+                deadline=now + remaining,
+                monitor=actor,
+                is_makeup=makeup,
+            )
+    except IntegrityError as error:
+        if _constraint_name(error) == "calls_call_one_in_progress_per_prisoner":
+            raise CallError(_("This prisoner is already on a call.")) from None
+        raise CallError(_("A call is already in progress on this line.")) from None
+    audit.record(
+        actor=actor,
+        action="calls.call.started",
+        target=call,
+        site=site,
+        data={"prisoner": prisoner.isn, "line": line.name, "scheduled": booking is not None},
+    )
+    return call
+
+
+@transaction.atomic
+def end_call(
+    *,
+    call: Call,
+    outcome: str,
+    actor,
+    language: str = "",
+    notes: str = "",
+    flag_reason: str = "",
+    now: datetime.datetime | None = None,
+) -> Call:
+    """End a call in progress, once: the row lock makes a second, simultaneous end fail.
+
+    Elapsed time is derived from the server's start and end. A call that ran past
+    its limit is flagged for review automatically.
+    """
+    now = now or timezone.now()
+    if outcome not in Outcome.values:
+        raise CallError({"outcome": _("Choose an outcome.")})
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if not call.is_open:
+        raise CallError(_("This call has already ended."))
+    reasons = [flag_reason.strip()] if flag_reason.strip() else []
+    call.over_limit = now > call.deadline
+    if call.over_limit:
+        reasons.append(_("Ran past the time limit."))
+    call.ended_at = now
+    call.outcome = outcome
+    call.language = language
+    call.notes = notes
+    call.flagged = bool(reasons)
+    call.flag_reason = " ".join(reasons)
+    call.save(
+        update_fields=[
+            "ended_at",
+            "outcome",
+            "language",
+            "notes",
+            "flagged",
+            "flag_reason",
+            "over_limit",
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action="calls.call.ended",
+        target=call,
+        site=call.site,
+        data={"outcome": outcome, "flagged": call.flagged},
+    )
+    return call
+
+
+# --- Air-raid alerts ------------------------------------------------------------------
+
+
+def _suspend_slots(alert: AirRaidAlert, slots) -> int:
+    slot_ids = list(slots.filter(suspended_by__isnull=True).values_list("pk", flat=True))
+    CallSlot.objects.filter(pk__in=slot_ids).update(suspended_by=alert)
+    # A slot whose call connected before the siren has had its call; nothing is owed.
+    Booking.objects.filter(slot_id__in=slot_ids, status=Booking.Status.BOOKED).exclude(
+        calls__outcome=Outcome.CONNECTED
+    ).update(status=Booking.Status.SUSPENDED)
+    return len(slot_ids)
+
+
+@transaction.atomic
+def start_alert(*, site: Site, actor, now: datetime.datetime | None = None) -> AirRaidAlert:
+    """Siren: end every call in progress as interrupted and suspend the slots in progress."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            alert = AirRaidAlert.objects.create(site=site, started_at=now, started_by=actor)
+    except IntegrityError:
+        raise CallError(_("An air-raid alert is already in progress at this site.")) from None
+    interrupted = 0
+    for call in Call.objects.select_for_update().filter(site=site, ended_at__isnull=True):
+        call.ended_at = now
+        call.outcome = Outcome.INTERRUPTED_BY_ALERT
+        call.save(update_fields=["ended_at", "outcome"])
+        interrupted += 1
+    suspended = _suspend_slots(alert, selectors.slots_in_progress(site, now))
+    audit.record(
+        actor=actor,
+        action="calls.alert.started",
+        target=alert,
+        site=site,
+        data={"interrupted_calls": interrupted, "suspended_slots": suspended},
+    )
+    return alert
+
+
+@transaction.atomic
+def end_alert(*, alert: AirRaidAlert, actor, now: datetime.datetime | None = None) -> AirRaidAlert:
+    """All clear: every slot inside the alert is suspended, its prisoner owed a make-up."""
+    now = now or timezone.now()
+    alert = AirRaidAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.ended_at is not None:
+        raise CallError(_("This alert has already ended."))
+    alert.ended_at = now
+    alert.ended_by = actor
+    alert.save(update_fields=["ended_at", "ended_by"])
+    inside = CallSlot.objects.filter(
+        line__site=alert.site, starts_at__lt=now, ends_at__gt=alert.started_at
+    )
+    suspended = _suspend_slots(alert, inside)
+    audit.record(
+        actor=actor,
+        action="calls.alert.ended",
+        target=alert,
+        site=alert.site,
+        data={"suspended_slots": suspended},
+    )
+    return alert
+
+
+# --- The logbook ----------------------------------------------------------------------
+
+
+def may_amend(call: Call, user) -> bool:
+    """Supervisors amend any entry; the monitor amends their own on the day of the call."""
+    if call.is_open:
+        return False
+    if has_role(user, *SUPERVISORS):
+        return True
+    zone = call.site.zone
+    return (
+        call.monitor_id == user.pk and call.started_at.astimezone(zone).date() == call.site.today()
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+@transaction.atomic
+def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
+    """Correct a closed entry. The entry itself never changes: the amendment records
+    each field's old and new value, the reason, the author and the time."""
+    call = Call.objects.select_for_update().select_related("site").get(pk=call.pk)
+    if not may_amend(call, actor):
+        raise CallError(_("You may not amend this entry."))
+    if not reason.strip():
+        raise CallError({"reason": _("Give the reason for the amendment.")})
+    unknown = set(changes) - set(AMENDABLE_FIELDS)
+    if unknown:
+        raise CallError(
+            _("These fields cannot be amended: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    current = call.current
+    diff = {
+        name: {"from": _jsonable(current[name]), "to": _jsonable(value)}
+        for name, value in changes.items()
+        if current[name] != value
+    }
+    if not diff:
+        raise CallError(_("Nothing would change."))
+    after = {**current, **{name: changes[name] for name in diff}}
+    errors = {}
+    if after["ended_at"] < after["started_at"]:
+        errors["ended_at"] = _("The call cannot end before it started.")
+    if after["outcome"] not in Outcome.values:
+        errors["outcome"] = _("Choose an outcome.")
+    if after["flagged"] and not after["flag_reason"].strip():
+        errors["flag_reason"] = _("Give the reason for flagging.")
+    if errors:
+        raise CallError(errors)
+    amendment = Amendment.objects.create(
+        call=call, changes=diff, reason=reason.strip(), author=actor
+    )
+    audit.record(
+        actor=actor,
+        action="calls.call.amended",
+        target=call,
+        site=call.site,
+        data={"amendment": amendment.pk, "fields": sorted(diff)},
+    )
+    return amendment
+
+
+@transaction.atomic
+def transcribe_call(
+    *,
+    site: Site,
+    prisoner: Prisoner,
+    number_dialled: str,
+    locality: str,
+    started_at: datetime.datetime,
+    ended_at: datetime.datetime,
+    outcome: str,
+    actor,
+    monitor=None,
+    line: Line | None = None,
+    contact: Contact | None = None,
+    language: str = "",
+    notes: str = "",
+) -> Call:
+    """Enter a past call from the paper logbook, marked as transcribed by ``actor``.
+
+    ``monitor`` is the guard named in the paper book, when known; otherwise ``actor``.
+    """
+    errors = {}
+    if prisoner.site_id != site.pk:
+        errors["prisoner"] = _("The prisoner is held at another site.")
+    if line is not None and line.site_id != site.pk:
+        errors["line"] = _("The line belongs to another site.")
+    if contact is not None and contact.prisoner_id != prisoner.pk:
+        errors["contact"] = _("This contact belongs to another prisoner.")
+    if ended_at < started_at:
+        errors["ended_at"] = _("The call cannot end before it started.")
+    if ended_at > timezone.now():
+        errors["ended_at"] = _("A transcribed call must lie in the past.")
+    if outcome not in Outcome.values:
+        errors["outcome"] = _("Choose an outcome.")
+    if errors:
+        raise CallError(errors)
+    terms = rules.policy_terms(site, started_at.astimezone(site.zone).date())
+    deadline = started_at + datetime.timedelta(minutes=terms.max_minutes)
+    call = Call.objects.create(
+        site=site,
+        prisoner=prisoner,
+        contact=contact,
+        number_dialled=number_dialled,
+        locality=locality,
+        line=line,
+        policy=terms.policy,
+        started_at=started_at,
+        deadline=deadline,
+        over_limit=ended_at > deadline,
+        ended_at=ended_at,
+        outcome=outcome,
+        language=language,
+        notes=notes,
+        monitor=monitor or actor,
+        transcribed_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="calls.call.transcribed",
+        target=call,
+        site=site,
+        data={"prisoner": prisoner.isn, "started_at": started_at.isoformat()},
+    )
+    return call
