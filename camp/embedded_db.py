@@ -42,6 +42,8 @@ def database_settings() -> dict:
     pgserver = _pgserver()
     # Created here, not by pgserver: two processes creating it at once race otherwise.
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with pgserver.PostgresServer._lock:
+        remove_stale_pid_file(DATA_DIR)
     server = pgserver.get_server(DATA_DIR, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     _ensure_database(str(socket_dir))
@@ -51,6 +53,32 @@ def database_settings() -> dict:
         "USER": "postgres",
         "HOST": str(socket_dir),
     }
+
+
+def remove_stale_pid_file(data_dir: Path) -> None:
+    """Delete a postmaster.pid whose process is gone, a zombie, or not PostgreSQL any more.
+
+    pgserver trusts any live process with the recorded pid, so a server killed a
+    moment ago (still a zombie) or a pid reused by another program would be
+    taken for a running server and never restarted.
+    """
+    import psutil
+
+    pid_file = data_dir / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return
+    try:
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres"
+    except psutil.Error:
+        alive = False
+    if not alive:
+        # The socket lock names the same dead pid and would block the new server.
+        for lock in data_dir.glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
 
 
 def _ensure_database(host: str) -> None:
