@@ -78,7 +78,6 @@ def refusals(
     day: datetime.date,
     terms: PolicyTerms,
     makeup: bool = False,
-    exclude_booking: Booking | None = None,
 ) -> list[Refusal]:
     """Every rule that stops ``prisoner`` from calling on ``day`` (empty: allowed).
 
@@ -152,7 +151,6 @@ def refusals(
             in_month, prisoner=prisoner, status=Booking.Status.BOOKED, is_makeup=False
         )
         .exclude(calls__outcome=Outcome.CONNECTED)
-        .exclude(pk=getattr(exclude_booking, "pk", None))
         .count()
     )
     if calls_this_month + pending_bookings >= terms.max_calls_per_month:
