@@ -1,9 +1,9 @@
 """Reads of the prisoner registry, always limited to the sites a staff member serves."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
-from prisoners.models import Prisoner
+from prisoners.models import Contact, Prisoner, StatusChange
 from prisoners.transliteration import to_latin
 
 
@@ -18,6 +18,38 @@ def get_prisoner_for_user(*, user, pk: int) -> Prisoner:
         return visible_prisoners(user=user).select_related("site").get(pk=pk)
     except Prisoner.DoesNotExist:
         raise Http404 from None
+
+
+def get_contact_for_user(*, user, pk: int) -> Contact:
+    """The contact with ``pk`` if ``user`` serves its prisoner's site; 404 otherwise."""
+    try:
+        return (
+            Contact.objects.filter(prisoner__in=visible_prisoners(user=user))
+            .select_related("prisoner__site")
+            .get(pk=pk)
+        )
+    except Contact.DoesNotExist:
+        raise Http404 from None
+
+
+def status_history(*, prisoner: Prisoner) -> list[StatusChange]:
+    """The prisoner's status changes, newest first, with who recorded them. One query."""
+    return list(prisoner.status_changes.select_related("recorded_by"))
+
+
+def contacts_of(*, prisoner: Prisoner) -> list[Contact]:
+    """The prisoner's contacts: pending, then approved, then revoked, each by name.
+
+    With who requested and who decided each one; one query.
+    """
+    order = Case(
+        When(status=Contact.Status.PENDING, then=Value(0)),
+        When(status=Contact.Status.APPROVED, then=Value(1)),
+        default=Value(2),
+    )
+    return list(
+        prisoner.contacts.select_related("requested_by", "decided_by").order_by(order, "name", "pk")
+    )
 
 
 def prisoner_search(

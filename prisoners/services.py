@@ -62,8 +62,12 @@ def _transliterate(prisoner: Prisoner) -> None:
     prisoner.patronymic_latin = to_latin(prisoner.patronymic)
 
 
-def _check_registration(prisoner: Prisoner) -> None:
-    """The registration rules, as messages beside the fields they concern."""
+def check_registration(prisoner: Prisoner) -> None:
+    """Raise RegistryError when ``prisoner`` breaks a registration rule.
+
+    The messages are keyed by the field they concern. Forms call this too, so their
+    errors stand beside the fields instead of as a database constraint's name.
+    """
     today = timezone.localdate()
     errors = {}
     if prisoner.date_of_birth and prisoner.date_of_birth > today:
@@ -94,7 +98,7 @@ def register_prisoner(*, site: Site, actor, **fields) -> Prisoner:
     prisoner = Prisoner(
         site=site, **{name: fields[name] for name in REGISTRATION_FIELDS if name in fields}
     )
-    _check_registration(prisoner)
+    check_registration(prisoner)
     _transliterate(prisoner)
     # The row lock makes concurrent registrations at one site take numbers in turn.
     locked_site = Site.objects.select_for_update().get(pk=site.pk)
@@ -127,7 +131,7 @@ def update_prisoner(*, prisoner: Prisoner, actor, **fields) -> Prisoner:
             setattr(locked, name, fields[name])
     if not changes:
         return locked
-    _check_registration(locked)
+    check_registration(locked)
     _transliterate(locked)
     locked.save()
     audit.record(

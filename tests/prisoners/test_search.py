@@ -1,0 +1,91 @@
+"""Searching the registry by ISN and by name, in either script, and its filters."""
+
+import pytest
+from django.urls import reverse
+
+from prisoners.models import Prisoner
+from tests.factories import PrisonerFactory, SiteFactory
+
+
+def found(client, **params) -> list[str]:
+    response = client.get(reverse("prisoners:prisoner-list"), params)
+    assert response.status_code == 200
+    return [row["prisoner"].isn for row in response.context["rows"]]
+
+
+@pytest.fixture
+def registry(site):
+    """A small registry: Russian and Ukrainian spellings, units, statuses."""
+    return {
+        "russian": PrisonerFactory(
+            site=site, isn="NC-00001", surname="Кузнецов", first_names="Александр"
+        ),
+        "ukrainian": PrisonerFactory(
+            site=site, isn="NC-00002", surname="Шевченко", first_names="Олександр"
+        ),
+        "other": PrisonerFactory(
+            site=site,
+            isn="NC-00003",
+            surname="Попов",
+            first_names="Дмитрий",
+            housing_unit="B4",
+            status=Prisoner.Status.IN_HOSPITAL,
+        ),
+    }
+
+
+def test_latin_query_finds_the_cyrillic_name(guard_client, registry):
+    assert found(guard_client, q="Aleksandr") == ["NC-00001"]
+    assert found(guard_client, q="aleksandr kuzn") == ["NC-00001"]
+
+
+def test_ukrainian_spelling_finds_by_cyrillic_and_by_latin(guard_client, registry):
+    assert found(guard_client, q="Олександр") == ["NC-00002"]
+    assert found(guard_client, q="Oleksandr") == ["NC-00002"]
+    assert found(guard_client, q="Shevchenko") == ["NC-00002"]
+
+
+def test_cyrillic_query_is_case_insensitive(guard_client, registry):
+    assert found(guard_client, q="кузнецов") == ["NC-00001"]
+
+
+def test_isn_search(guard_client, registry):
+    assert found(guard_client, q="NC-00003") == ["NC-00003"]
+    assert found(guard_client, q="nc-0000") == ["NC-00001", "NC-00002", "NC-00003"]
+
+
+def test_no_match_says_so(guard_client, registry):
+    response = guard_client.get(reverse("prisoners:prisoner-list"), {"q": "Nobody"})
+    assert response.context["rows"] == []
+    assert "No prisoners match." in response.content.decode()
+
+
+def test_filters_by_unit_status_and_site(guard_client, guard, registry):
+    assert found(guard_client, housing_unit="B4") == ["NC-00003"]
+    assert found(guard_client, status="in_hospital") == ["NC-00003"]
+    assert found(guard_client, status="interned", q="Aleksandr") == ["NC-00001"]
+    second = SiteFactory(name="East camp", code="EC")
+    guard.sites.add(second)
+    PrisonerFactory(site=second, isn="EC-00001", first_names="Александр", surname="Орлов")
+    assert found(guard_client, q="Aleksandr") == ["EC-00001", "NC-00001"]
+    assert found(guard_client, q="Aleksandr", site=second.pk) == ["EC-00001"]
+
+
+def test_search_never_shows_another_sites_prisoners(guard_client, other_site, registry):
+    PrisonerFactory(site=other_site, isn="SC-00001", first_names="Александр")
+    assert found(guard_client, q="Aleksandr") == ["NC-00001"]
+    assert found(guard_client, q="SC-00001") == []
+
+
+def test_guard_cannot_find_a_withheld_prisoner_by_surname(
+    guard_client, supervisor_client, administrator_client, withheld_prisoner
+):
+    isn = withheld_prisoner.isn
+    assert found(guard_client, q="Засекреченко") == []
+    assert found(guard_client, q="Zasekrechenko") == []
+    assert found(guard_client, q="Невідомович") == []
+    # What guards may see of him still finds him.
+    assert found(guard_client, q="Тарас") == [isn]
+    assert found(guard_client, q=isn) == [isn]
+    assert found(supervisor_client, q="Засекреченко") == [isn]
+    assert found(administrator_client, q="Zasekrechenko") == [isn]
