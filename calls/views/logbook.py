@@ -1,10 +1,318 @@
-"""Placeholder until the views of this module land."""
+"""The logbook: the entries of the staff member's sites, their amendments, and
+the transcription of past calls from the paper book."""
 
-from django.http import Http404
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from calls import selectors, services
+from calls.forms.logbook import AmendCallForm, LogbookFilterForm, TranscribeCallForm
+from calls.models import AMENDABLE_FIELDS, ONE_DAY, Call, Outcome
+from camp import audit
+from camp.roles import STAFF, is_supervisor, role_required
+
+PAGE_SIZE = 50
+# "Show all for printing" lists a whole day (or range) on one page up to this many entries.
+PRINT_LIMIT = 1000
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def format_elapsed(elapsed: datetime.timedelta | None) -> str:
+    """Time elapsed as the paper book has it: ``mm:ss``, or ``h:mm:ss`` from an hour on."""
+    if elapsed is None:
+        return ""
+    hours, rest = divmod(int(elapsed.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
 
 
-logbook = call_transcribe = call_detail = call_amend = _todo
+def _prisoner_name(prisoner, *, reveal: bool) -> str:
+    """Guards see only what may be shown of a withheld identity; supervisors see the name."""
+    if reveal:
+        return prisoner.full_name or prisoner.display_name
+    return prisoner.display_name
+
+
+def _entry(call: Call, *, reveal: bool) -> dict:
+    current = call.current
+    return {
+        "call": call,
+        "current": current,
+        "elapsed": format_elapsed(current["elapsed"]),
+        "prisoner_name": _prisoner_name(call.prisoner, reveal=reveal),
+        "amended": bool(call.amendments.all()),
+    }
+
+
+def _query(params, **replace) -> str:
+    """``params`` as a query string with some keys replaced (None drops a key)."""
+    query = params.copy()
+    for key, value in replace.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = str(value)
+    return query.urlencode()
+
+
+def _add_errors(form, error: ValidationError, *, fields: dict | None = None) -> None:
+    """Show a service's refusal beside the fields it names (``fields`` maps its names to
+    the form's), and anything else above the form."""
+    fields = fields or {}
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            name = fields.get(name, name)
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_GET
+@role_required(*STAFF)
+def logbook(request):
+    """The entries of the user's sites, newest first, with their current values."""
+    sites = list(request.user.sites.all())
+    form = LogbookFilterForm(request.GET, sites=sites)
+    reveal = is_supervisor(request.user)
+    per_page = PAGE_SIZE
+    if form.is_valid():
+        filters = form.cleaned_data
+        entries = selectors.logbook_entries(
+            user=request.user,
+            sites=sites,
+            date_from=filters["from"],
+            date_to=filters["to"],
+            prisoner_text=filters["prisoner"],
+            line=filters["line"],
+            outcome=filters["outcome"],
+            flagged_only=filters["flagged"],
+            reveal_withheld=reveal,
+        )
+        if request.GET.get("all") == "1":
+            if entries.count() <= PRINT_LIMIT:
+                per_page = PRINT_LIMIT
+            else:
+                messages.warning(
+                    request,
+                    _("More than %(limit)d entries: narrow the dates to print them on one page.")
+                    % {"limit": PRINT_LIMIT},
+                )
+    else:
+        filters = {}
+        entries = Call.objects.none()
+    page = Paginator(entries, per_page).get_page(request.GET.get("page"))
+    date_from, date_to = filters.get("from"), filters.get("to")
+    today = request.site.today() if request.site else timezone.localdate()
+    day_links = None
+    if date_from and date_from == date_to:
+        day_links = {
+            key: _query(request.GET, page=None, all=None, **{"from": day, "to": day})
+            for key, day in (("previous", date_from - ONE_DAY), ("next", date_from + ONE_DAY))
+        }
+    without_page = _query(request.GET, page=None)
+    return render(
+        request,
+        "calls/logbook.html",
+        {
+            "form": form,
+            "sites": sites,
+            "page_obj": page,
+            "entries": [_entry(call, reveal=reveal) for call in page.object_list],
+            "show_site": len(sites) > 1,
+            "date_from": date_from,
+            "date_to": date_to,
+            "filter_summary": _filter_summary(filters),
+            # Jumping to today drops the filters in error, or the page would stay empty.
+            "today_query": _query(
+                request.GET,
+                page=None,
+                all=None,
+                **{**dict.fromkeys(form.errors), "from": today, "to": today},
+            ),
+            "day_links": day_links,
+            "show_all": per_page == PRINT_LIMIT,
+            "all_query": _query(request.GET, page=None, all="1"),
+            "print_limit": PRINT_LIMIT,
+            "query_without_page": f"{without_page}&" if without_page else "",
+            "printed_at": timezone.now(),
+        },
+    )
+
+
+def _filter_summary(filters: dict) -> list[str]:
+    """The filters other than dates, in words, for the printed heading."""
+    summary = []
+    if filters.get("prisoner"):
+        summary.append(_("prisoner “%(text)s”") % {"text": filters["prisoner"]})
+    if filters.get("line"):
+        summary.append(_("line %(line)s") % {"line": filters["line"]})
+    if filters.get("outcome"):
+        summary.append(Outcome(filters["outcome"]).label)
+    if filters.get("flagged"):
+        summary.append(_("flagged only"))
+    return summary
+
+
+def _display(name: str, value, zone) -> str:
+    """A field's value as the detail page and the amendment history show it."""
+    if value is None or value == "":
+        return "—"
+    if name in {"started_at", "ended_at"}:
+        if isinstance(value, str):
+            value = datetime.datetime.fromisoformat(value)
+        return formats.date_format(value.astimezone(zone), "Y-m-d H:i:s")
+    if name == "outcome":
+        return Outcome(value).label if value in Outcome.values else str(value)
+    if name == "flagged":
+        return _("Yes") if value else _("No")
+    return str(value)
+
+
+def _field_order(name: str) -> int:
+    return AMENDABLE_FIELDS.index(name) if name in AMENDABLE_FIELDS else len(AMENDABLE_FIELDS)
+
+
+def _label(name: str) -> str:
+    return str(Call._meta.get_field(name).verbose_name).capitalize()
+
+
+@require_GET
+@role_required(*STAFF)
+def call_detail(request, pk):
+    """One entry: recorded and current values, amendments, transcription and audit history."""
+    call = selectors.get_call_for_user(user=request.user, pk=pk)
+    zone = call.site.zone
+    current = call.current
+    values = []
+    for name in AMENDABLE_FIELDS:
+        recorded = _display(name, getattr(call, name), zone)
+        shown = _display(name, current[name], zone)
+        values.append(
+            {
+                "label": _label(name),
+                "recorded": recorded,
+                "current": shown,
+                "amended": recorded != shown,
+            }
+        )
+    recorded_elapsed = format_elapsed(call.elapsed) if call.ended_at else ""
+    values.append(
+        {
+            "label": _("Time elapsed"),
+            "recorded": recorded_elapsed or "—",
+            "current": format_elapsed(current["elapsed"]) or "—",
+            "amended": recorded_elapsed != format_elapsed(current["elapsed"]),
+        }
+    )
+    amendments = [
+        {
+            "amendment": amendment,
+            "changes": [
+                {
+                    "label": _label(name),
+                    "from": _display(name, change["from"], zone),
+                    "to": _display(name, change["to"], zone),
+                }
+                # In the order of the form: the JSON column keeps keys in its own order.
+                for name, change in sorted(
+                    amendment.changes.items(), key=lambda item: _field_order(item[0])
+                )
+            ],
+        }
+        for amendment in call.amendments.all()
+    ]
+    with timezone.override(zone):
+        return render(
+            request,
+            "calls/call_detail.html",
+            {
+                "call": call,
+                "current": current,
+                "prisoner_name": _prisoner_name(call.prisoner, reveal=is_supervisor(request.user)),
+                "values": values,
+                "amendments": amendments,
+                "audit_entries": list(audit.history_for(call)),
+                "may_amend": services.may_amend(call, request.user),
+            },
+        )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STAFF)
+def call_amend(request, pk):
+    """Correct a closed entry: supervisors any, the monitoring guard their own on its day."""
+    call = selectors.get_call_for_user(user=request.user, pk=pk)
+    if call.is_open:
+        messages.error(
+            request, _("This call is in progress: its entry can be amended once it has ended.")
+        )
+        return redirect("calls:call-detail", pk=call.pk)
+    if not services.may_amend(call, request.user):
+        raise PermissionDenied
+    # Date-times are entered and shown on the clock of the entry's site.
+    with timezone.override(call.site.zone):
+        form = AmendCallForm(
+            request.POST if request.method == "POST" else None, current=call.current
+        )
+        if form.is_valid():
+            try:
+                services.amend_call(
+                    call=call,
+                    changes=form.changes(),
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except services.CallError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The entry was amended."))
+                return redirect("calls:call-detail", pk=call.pk)
+        return render(
+            request,
+            "calls/call_amend.html",
+            {
+                "call": call,
+                "form": form,
+                "prisoner_name": _prisoner_name(call.prisoner, reveal=is_supervisor(request.user)),
+            },
+        )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STAFF)
+def call_transcribe(request):
+    """Enter a past call from the paper logbook; the entry records who transcribed it."""
+    sites = list(request.user.sites.all())
+    form = TranscribeCallForm(
+        request.POST if request.method == "POST" else None, user=request.user, sites=sites
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            call = services.transcribe_call(
+                site=data["prisoner"].site,
+                prisoner=data["prisoner"],
+                contact=data["contact"],
+                number_dialled=data["number_dialled"],
+                locality=data["locality"],
+                line=data["line"],
+                monitor=data["monitor"],
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                outcome=data["outcome"],
+                language=data["language"],
+                notes=data["notes"],
+                actor=request.user,
+            )
+        except services.CallError as error:
+            _add_errors(form, error, fields={"ended_at": "end_time", "contact": "number_dialled"})
+        else:
+            messages.success(request, _("The call was entered in the logbook."))
+            return redirect("calls:call-detail", pk=call.pk)
+    return render(request, "calls/call_transcribe.html", {"form": form})
