@@ -208,7 +208,10 @@ def suspend_calls(
 
 
 def _raise_refusals(found: list[rules.Refusal]) -> None:
-    raise CallError([str(refusal) for refusal in found])
+    error = CallError([str(refusal) for refusal in found])
+    # Views read these to tell whether a supervisor's override could help.
+    error.refusals = list(found)
+    raise error
 
 
 @transaction.atomic
@@ -235,6 +238,8 @@ def book_slot(
         raise CallError(_("This slot is over."))
     if slot.suspended_by_id:
         raise CallError(_("This slot was suspended by an air-raid alert."))
+    if not slot.line.active:
+        raise CallError(_("This line is out of service."))
     day = slot.starts_at.astimezone(site.zone).date()
     terms = rules.policy_terms(site, day)
     is_supervisor = has_role(actor, *SUPERVISORS)

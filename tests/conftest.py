@@ -4,6 +4,12 @@ from camp.roles import Role
 from tests.factories import SiteFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Factories give every staff member a password; a deliberately slow hash only costs time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def site(db):
     return SiteFactory(name="North camp", code="NC")

@@ -1,10 +1,427 @@
-"""Placeholder until the views of this module land."""
+"""The guard's desk: today's slots, the calls in progress, the air-raid alert.
 
-from django.http import Http404
+Every change goes through ``calls.services``; objects come from the
+``get_*_for_user`` selectors, so another site's objects answer 404. Mutating views
+accept POST only and redirect after success (Post/Redirect/Get); a repeated
+submission meets the services' row locks and constraints and changes nothing.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.db import models
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from calls import selectors, services
+from calls.forms.desk import CallEndForm, CallStartForm, UnscheduledCallForm, add_service_error
+from calls.models import Booking, Call, CallSlot, Line, Outcome
+from calls.services import EARLY_START, CallError
+from camp.roles import STAFF, role_required
+
+# The countdown turns to a warning this long before the time limit.
+WARN_BEFORE = datetime.timedelta(minutes=2)
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+class SlotState(models.TextChoices):
+    FREE = "free", gettext_lazy("Free")
+    BOOKED = "booked", gettext_lazy("Booked")
+    IN_CALL = "in_call", gettext_lazy("In call")
+    DONE = "done", gettext_lazy("Call made")
+    NO_SHOW = "no_show", gettext_lazy("No-show")
+    SUSPENDED = "suspended", gettext_lazy("Suspended by alert")
 
 
-desk = call_start = call_end = alert_start = alert_end = booking_no_show = _todo
+# Bootstrap badge of each state.
+STATE_BADGES = {
+    SlotState.FREE: "text-bg-light border",
+    SlotState.BOOKED: "text-bg-primary",
+    SlotState.IN_CALL: "text-bg-success",
+    SlotState.DONE: "text-bg-secondary",
+    SlotState.NO_SHOW: "text-bg-warning",
+    SlotState.SUSPENDED: "text-bg-danger",
+}
+
+
+@dataclass
+class DeskSlot:
+    """A slot as the desk shows it: who holds it, its state and what the guard may do."""
+
+    slot: CallSlot
+    booking: Booking | None
+    state: SlotState
+    is_over: bool
+    can_start: bool
+    can_no_show: bool
+
+    @property
+    def badge(self) -> str:
+        return STATE_BADGES[self.state]
+
+    @property
+    def last_outcome_label(self) -> str:
+        outcome = getattr(self.booking, "last_outcome", None)
+        return Outcome(outcome).label if outcome else ""
+
+
+@dataclass
+class DeskLine:
+    line: Line
+    slots: list[DeskSlot] = field(default_factory=list)
+    call: Call | None = None
+
+
+def _desk_slot(
+    slot: CallSlot, *, now: datetime.datetime, alert_active: bool, busy_lines: set[int]
+) -> DeskSlot:
+    booking = slot.live_bookings[0] if slot.live_bookings else None
+    suspended = slot.suspended_by_id is not None
+    if booking is None:
+        state = SlotState.SUSPENDED if suspended else SlotState.FREE
+    elif booking.status == Booking.Status.NO_SHOW:
+        state = SlotState.NO_SHOW
+    elif booking.has_open_call:
+        state = SlotState.IN_CALL
+    elif booking.status == Booking.Status.SUSPENDED or (suspended and not booking.has_calls):
+        state = SlotState.SUSPENDED
+    elif booking.has_calls:
+        state = SlotState.DONE
+    else:
+        state = SlotState.BOOKED
+    live = (
+        booking is not None
+        and booking.status == Booking.Status.BOOKED
+        and not suspended
+        and slot.line.active
+    )
+    return DeskSlot(
+        slot=slot,
+        booking=booking,
+        state=state,
+        is_over=slot.ends_at <= now,
+        # The same windows start_call and mark_no_show enforce; they refuse the rest.
+        can_start=live
+        and not alert_active
+        and slot.line_id not in busy_lines
+        and slot.starts_at - EARLY_START <= now < slot.ends_at,
+        can_no_show=live and not booking.has_calls and slot.starts_at <= now,
+    )
+
+
+def _duration(delta: datetime.timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    return countdown_labels()["elapsed"] % {
+        "minutes": seconds // 60,
+        "seconds": seconds % 60,
+    }
+
+
+def _clock(delta: datetime.timedelta) -> str:
+    seconds = abs(int(delta.total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def countdown_labels() -> dict[str, str]:
+    """The countdown's words, for the server's text and for static/js/desk.js alike."""
+    return {
+        "left": _("%(time)s left"),
+        "over": _("over by %(time)s"),
+        "elapsed": _("%(minutes)d min %(seconds)02d s"),
+    }
+
+
+def _countdown(delta: datetime.timedelta) -> str:
+    label = countdown_labels()["left" if delta >= datetime.timedelta(0) else "over"]
+    return label % {"time": _clock(delta)}
+
+
+def _local_time(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def _no_site(request):
+    return render(request, "calls/desk_no_site.html")
+
+
+# --- The desk -------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*STAFF)
+def desk(request):
+    """Today at the desk's site. A fixed number of queries however many slots and calls."""
+    site = request.site
+    if site is None:
+        return _no_site(request)
+    now = timezone.now()
+    alert = selectors.active_alert(site)
+    calls = list(selectors.calls_in_progress(site=site))
+    for call in calls:
+        call.countdown = _countdown(call.deadline - now)
+        call.warning = call.deadline - now <= WARN_BEFORE
+    lines = {line.pk: DeskLine(line) for line in Line.objects.filter(site=site).order_by("name")}
+    for call in calls:
+        if call.line_id in lines:
+            lines[call.line_id].call = call
+    busy_lines = {call.line_id for call in calls}
+    rows = [
+        _desk_slot(slot, now=now, alert_active=alert is not None, busy_lines=busy_lines)
+        for slot in selectors.desk_slots(site=site, day=site.today())
+    ]
+    for row in rows:
+        lines[row.slot.line_id].slots.append(row)
+    next_due = sorted(
+        (row for row in rows if row.state == SlotState.BOOKED and row.slot.ends_at > now),
+        key=lambda row: (row.slot.starts_at, row.slot.line.name),
+    )
+    return render(
+        request,
+        "calls/desk.html",
+        {
+            "site": site,
+            "now": now,
+            "labels": countdown_labels(),
+            "alert": alert,
+            "calls": calls,
+            "lines": list(lines.values()),
+            "next_due": next_due,
+            "makeup": list(selectors.makeup_owed(site=site)),
+            "unscheduled_form": UnscheduledCallForm(site=site),
+        },
+    )
+
+
+# --- Starting and ending calls --------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STAFF)
+def call_start(request):
+    """Start a call: ``?booking=<id>`` for a booked slot, or ``?line=<id>&prisoner=<ISN>``.
+
+    GET shows the prisoner's approved contacts; POST starts the call with the one chosen.
+    """
+    booking = None
+    if "booking" in request.GET:
+        booking = selectors.get_booking_for_user(user=request.user, pk=request.GET["booking"])
+        line, prisoner = booking.slot.line, booking.prisoner
+    else:
+        if request.site is None:
+            return _no_site(request)
+        choose_form = UnscheduledCallForm(request.GET or None, site=request.site)
+        if not choose_form.is_valid():
+            return render(request, "calls/desk_call_choose.html", {"form": choose_form})
+        line = choose_form.cleaned_data["line"]
+        prisoner = choose_form.cleaned_data["prisoner"]
+    data = request.POST if request.method == "POST" else None
+    form = CallStartForm(data, prisoner=prisoner)
+    if form.is_valid():
+        contact = form.cleaned_data["contact"]
+        try:
+            call = services.start_call(
+                line=line, prisoner=prisoner, contact=contact, actor=request.user, booking=booking
+            )
+        except CallError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Call started on %(line)s: %(prisoner)s (%(isn)s) is calling %(contact)s, "
+                    "%(number)s. Time limit %(deadline)s."
+                )
+                % {
+                    "line": line.name,
+                    "prisoner": prisoner.display_name,
+                    "isn": prisoner.isn,
+                    "contact": contact.name,
+                    "number": call.number_dialled,
+                    "deadline": _local_time(call.deadline),
+                },
+            )
+            return redirect("calls:desk")
+    return render(
+        request,
+        "calls/desk_call_start.html",
+        {
+            "form": form,
+            "line": line,
+            "prisoner": prisoner,
+            "booking": booking,
+            "booking_is_live": booking is None or booking.status == Booking.Status.BOOKED,
+            "owed_makeup": booking is None and selectors.is_owed_makeup(prisoner),
+        },
+    )
+
+
+def _already_ended(request):
+    messages.warning(request, _("This call has already ended; it was not ended again."))
+    return redirect("calls:desk")
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STAFF)
+def call_end(request, pk):
+    call = selectors.get_call_for_user(user=request.user, pk=pk)
+    if not call.is_open:
+        return _already_ended(request)
+    data = request.POST if request.method == "POST" else None
+    language = (call.contact.language if call.contact else "") or next(
+        iter(call.prisoner.languages), ""
+    )
+    form = CallEndForm(data, initial={"language": language})
+    if form.is_valid():
+        try:
+            ended = services.end_call(call=call, actor=request.user, **form.cleaned_data)
+        except CallError as error:
+            call.refresh_from_db(fields=["ended_at"])
+            if not call.is_open:
+                # Ended meanwhile, by a second submission or another guard.
+                return _already_ended(request)
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Call of %(prisoner)s (%(isn)s) ended: %(outcome)s after %(elapsed)s.")
+                % {
+                    "prisoner": call.prisoner.display_name,
+                    "isn": call.prisoner.isn,
+                    "outcome": ended.get_outcome_display(),
+                    "elapsed": _duration(ended.ended_at - ended.started_at),
+                },
+            )
+            if ended.flagged:
+                messages.warning(
+                    request,
+                    _("The call is flagged for supervisor review: %(reason)s")
+                    % {"reason": ended.flag_reason},
+                )
+            return redirect("calls:desk")
+    now = timezone.now()
+    return render(
+        request,
+        "calls/desk_call_end.html",
+        {
+            "form": form,
+            "call": call,
+            "now": now,
+            "labels": countdown_labels(),
+            "elapsed": _duration(now - call.started_at),
+            "countdown": _countdown(call.deadline - now),
+            "warning": call.deadline - now <= WARN_BEFORE,
+        },
+    )
+
+
+# --- Bookings -------------------------------------------------------------------------
+
+
+@require_POST
+@role_required(*STAFF)
+def booking_no_show(request, pk):
+    booking = selectors.get_booking_for_user(user=request.user, pk=pk)
+    try:
+        services.mark_no_show(booking=booking, actor=request.user)
+    except CallError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(prisoner)s (%(isn)s) marked as a no-show for %(line)s at %(time)s.")
+            % {
+                "prisoner": booking.prisoner.display_name,
+                "isn": booking.prisoner.isn,
+                "line": booking.slot.line.name,
+                "time": _local_time(booking.slot.starts_at),
+            },
+        )
+    return redirect("calls:desk")
+
+
+# --- Air-raid alerts ------------------------------------------------------------------
+
+
+@require_POST
+@role_required(*STAFF)
+def alert_start(request):
+    """Siren: any staff member may sound it for the desk's site."""
+    site = request.site
+    if site is None:
+        messages.error(request, _("You are not assigned to a site."))
+        return redirect("calls:desk")
+    try:
+        alert = services.start_alert(site=site, actor=request.user)
+    except CallError as error:
+        messages.warning(request, " ".join(error.messages))
+        return redirect("calls:desk")
+    interrupted = Call.objects.filter(
+        site=site, outcome=Outcome.INTERRUPTED_BY_ALERT, ended_at=alert.started_at
+    ).count()
+    suspended = alert.suspended_slots.count()
+    messages.success(
+        request,
+        " ".join(
+            [
+                _("Air-raid alert sounded at %(time)s. Everyone to the shelter.")
+                % {"time": _local_time(alert.started_at)},
+                ngettext(
+                    "%(count)d call in progress was interrupted.",
+                    "%(count)d calls in progress were interrupted.",
+                    interrupted,
+                )
+                % {"count": interrupted},
+                ngettext(
+                    "%(count)d slot suspended so far.",
+                    "%(count)d slots suspended so far.",
+                    suspended,
+                )
+                % {"count": suspended},
+            ]
+        ),
+    )
+    return redirect("calls:desk")
+
+
+@require_POST
+@role_required(*STAFF)
+def alert_end(request, pk):
+    """All clear: any staff member may give it."""
+    alert = selectors.get_alert_for_user(user=request.user, pk=pk)
+    try:
+        alert = services.end_alert(alert=alert, actor=request.user)
+    except CallError as error:
+        messages.warning(request, " ".join(error.messages))
+        return redirect("calls:desk")
+    slots = alert.suspended_slots.count()
+    bookings = Booking.objects.filter(
+        slot__suspended_by=alert, status=Booking.Status.SUSPENDED
+    ).count()
+    messages.success(
+        request,
+        " ".join(
+            [
+                _("All clear at %(time)s; the alert lasted %(duration)s.")
+                % {
+                    "time": _local_time(alert.ended_at),
+                    "duration": _duration(alert.ended_at - alert.started_at),
+                },
+                ngettext(
+                    "%(count)d slot was suspended by it.",
+                    "%(count)d slots were suspended by it.",
+                    slots,
+                )
+                % {"count": slots},
+                ngettext(
+                    "%(count)d booking was suspended; its prisoner is owed a make-up call.",
+                    "%(count)d bookings were suspended; their prisoners are owed a make-up call.",
+                    bookings,
+                )
+                % {"count": bookings},
+            ]
+        ),
+    )
+    return redirect("calls:desk")
