@@ -329,3 +329,12 @@ def logbook_entries(
         prisoners = prisoner_search(user=user, text=prisoner_text, reveal_withheld=reveal_withheld)
         entries = entries.filter(prisoner__in=prisoners)
     return entries.order_by("-started_at", "-pk")
+
+
+def suspended_today(*, site: Site, day: datetime.date) -> QuerySet[Suspension]:
+    """Suspensions in force at ``site`` on ``day``, ending soonest first. One query."""
+    return (
+        Suspension.objects.filter(prisoner__site=site, starts_on__lte=day, ends_on__gte=day)
+        .select_related("prisoner")
+        .order_by("ends_on", "prisoner__isn")
+    )

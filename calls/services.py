@@ -51,9 +51,14 @@ def _constraint_name(error: IntegrityError) -> str:
 
 @transaction.atomic
 def add_line(*, site: Site, name: str, actor) -> Line:
+    duplicate = CallError({"name": _("This site already has a line with this name.")})
     if Line.objects.filter(site=site, name=name).exists():
-        raise CallError({"name": _("This site already has a line with this name.")})
-    line = Line.objects.create(site=site, name=name)
+        raise duplicate
+    try:
+        with transaction.atomic():
+            line = Line.objects.create(site=site, name=name)
+    except IntegrityError:
+        raise duplicate from None
     audit.record(actor=actor, action="calls.line.added", target=line, site=site)
     return line
 
@@ -594,6 +599,9 @@ def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
         errors["outcome"] = _("Choose an outcome.")
     if after["flagged"] and not after["flag_reason"].strip():
         errors["flag_reason"] = _("Give the reason for flagging.")
+    if current["flagged"] and not after["flagged"] and not has_role(actor, *SUPERVISORS):
+        # The flag asks a supervisor to look; the monitor cannot withdraw that request.
+        errors["flagged"] = _("Only a supervisor can clear a review flag.")
     if errors:
         raise CallError(errors)
     amendment = Amendment.objects.create(

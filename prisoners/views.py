@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from calls.selectors import suspensions_for
 from camp import audit
 from camp.roles import STAFF, SUPERVISORS, is_supervisor, role_required
 from prisoners import selectors, services
@@ -164,6 +165,7 @@ def _render_detail(
             if supervisor
             else None,
             "audit_entries": list(audit.history_for(prisoner)),
+            "suspensions": list(suspensions_for(prisoner)),
         },
     )
 

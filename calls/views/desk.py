@@ -190,6 +190,7 @@ def desk(request):
             "lines": list(lines.values()),
             "next_due": next_due,
             "makeup": list(selectors.makeup_owed(site=site)),
+            "suspended": list(selectors.suspended_today(site=site, day=site.today())),
             "unscheduled_form": UnscheduledCallForm(site=site),
         },
     )

@@ -67,6 +67,18 @@ def test_supervisor_amends_any_entry(supervisor_client, supervisor, guard, line)
     assert "The entry was amended." in page
 
 
+def test_monitor_cannot_clear_a_review_flag_but_a_supervisor_can(guard, supervisor, line):
+    call = _today_call(line.site, line=line, monitor=guard, flagged=True, flag_reason="Code words.")
+    with pytest.raises(services.CallError) as refused:
+        services.amend_call(
+            call=call, changes={"flagged": False}, reason="Misunderstood.", actor=guard
+        )
+    assert "Only a supervisor can clear a review flag." in refused.value.message_dict["flagged"]
+    assert not Amendment.objects.exists()
+    services.amend_call(call=call, changes={"flagged": False}, reason="Reviewed.", actor=supervisor)
+    assert call.current["flagged"] is False
+
+
 def test_amend_form_is_prefilled_with_current_values(supervisor_client, supervisor, line):
     call = CallFactory(line=line)
     services.amend_call(call=call, changes={"language": "uk"}, reason="Misheard.", actor=supervisor)

@@ -296,6 +296,36 @@ def test_desk_lists_prisoners_owed_a_make_up_call(guard_client, site, line):
     assert owed.isn in response.content.decode()
 
 
+def test_desk_lists_prisoners_whose_calls_are_suspended(guard_client, guard, site):
+    today = site.today()
+    suspended = PrisonerFactory(site=site, first_names="Тарас")
+    services.suspend_calls(
+        prisoner=suspended,
+        reason=Suspension.Reason.MEDICAL,
+        authority="Camp doctor",
+        document_reference="",
+        starts_on=today,
+        ends_on=today + datetime.timedelta(days=3),
+        actor=guard,
+    )
+    ended = PrisonerFactory(site=site)
+    services.suspend_calls(
+        prisoner=ended,
+        reason=Suspension.Reason.MEDICAL,
+        authority="Camp doctor",
+        document_reference="",
+        starts_on=today - datetime.timedelta(days=5),
+        ends_on=today - datetime.timedelta(days=1),
+        actor=guard,
+    )
+    response = guard_client.get(DESK)
+    assert [s.prisoner_id for s in response.context["suspended"]] == [suspended.pk]
+    page = response.content.decode()
+    assert suspended.isn in page
+    assert f"until {(today + datetime.timedelta(days=3)).isoformat()}" in page
+    assert ended.isn not in page
+
+
 def _populate(site, count):
     """``count`` lines, each with a booked slot today, a call in progress in it, and
     a prisoner owed a make-up call."""
@@ -308,6 +338,14 @@ def _populate(site, count):
         open_call(line=line, prisoner=booking.prisoner, booking=booking)
         CallFactory(line=line, outcome=Call.Outcome.INTERRUPTED_BY_ALERT)
         CallSlotFactory(line=line, starts_at=noon + 60 * MINUTE, ends_at=noon + 75 * MINUTE)
+        Suspension.objects.create(
+            prisoner=PrisonerFactory(site=site),
+            reason=Suspension.Reason.PRISONER_REQUEST,
+            authority="Prisoner",
+            starts_on=site.today(),
+            ends_on=site.today(),
+            created_by=booking.booked_by,
+        )
 
 
 def test_desk_runs_the_same_queries_for_5_and_50_slots(guard_client, site):
@@ -321,6 +359,7 @@ def test_desk_runs_the_same_queries_for_5_and_50_slots(guard_client, site):
         response = guard_client.get(DESK)
     assert len(response.context["calls"]) == 50
     assert len(response.context["makeup"]) == 50
+    assert len(response.context["suspended"]) == 50
     assert sum(len(desk_line.slots) for desk_line in response.context["lines"]) == 100
     assert len(many) == len(few), [query["sql"] for query in many.captured_queries]
     assert len(many) <= 15

@@ -398,6 +398,28 @@ def test_detail_page_shows_registration_history_and_contacts(
     assert reverse("prisoners:prisoner-status", args=[prisoner.pk]) in html
 
 
+def test_detail_page_shows_call_suspensions(supervisor_client, supervisor, prisoner):
+    from calls.models import Suspension
+    from calls.services import suspend_calls
+
+    today = prisoner.site.today()
+    suspend_calls(
+        prisoner=prisoner,
+        reason=Suspension.Reason.SECURITY_INVESTIGATION,
+        authority="Investigator Kovalenko",
+        document_reference="SB-17/4",
+        starts_on=today,
+        ends_on=today + 10 * DAY,
+        actor=supervisor,
+    )
+    response = supervisor_client.get(reverse("prisoners:prisoner-detail", args=[prisoner.pk]))
+    html = response.content.decode()
+    assert "Investigator Kovalenko" in html
+    assert "SB-17/4" in html
+    assert "in force" in html
+    assert reverse("calls:suspension-add", args=[prisoner.pk]) in html
+
+
 def test_guard_sees_no_decision_or_status_forms(guard_client, prisoner, pending_contact):
     response = guard_client.get(reverse("prisoners:prisoner-detail", args=[prisoner.pk]))
     html = response.content.decode()
