@@ -709,3 +709,51 @@ def test_two_simultaneous_starts_on_one_line_make_one_call(site):
     refused = next(result for result in results if isinstance(result, CallError))
     assert "already in progress on this line" in refused.messages[0]
     assert Call.objects.in_progress().filter(line=line).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_ten_simultaneous_end_call_posts_end_it_once(site, client_class):
+    guard = UserFactory(username="racer", role="guard", sites=[site])
+    call = open_call(line=LineFactory(site=site), monitor=guard)
+    url = reverse("calls:call-end", args=[call.pk])
+    clients = []
+    for _ in range(10):
+        client = client_class()
+        client.force_login(guard)
+        clients.append(client)
+
+    results = _race(
+        10, lambda index: clients[index].post(url, {"outcome": "connected"}, follow=True)
+    )
+
+    assert all(response.status_code == 200 for response in results), results
+    pages = [response.content.decode() for response in results]
+    assert sum("already ended" in page for page in pages) == 9
+    assert Call.objects.get(pk=call.pk).outcome == Call.Outcome.CONNECTED
+    assert AuditEntry.objects.filter(action="calls.call.ended").count() == 1
+
+
+def test_a_slot_holds_several_attempts_within_its_time(guard, site, line):
+    booking = booked_slot(line=line, starts_in=-1)
+    wife = ContactFactory(prisoner=booking.prisoner, name="Олена")
+    daughter = ContactFactory(prisoner=booking.prisoner, name="Марія")
+    now = timezone.now()
+    first = services.start_call(
+        line=line, prisoner=booking.prisoner, contact=wife, actor=guard, booking=booking, now=now
+    )
+    services.end_call(call=first, outcome="no_answer", actor=guard, now=now + 4 * MINUTE)
+    second = services.start_call(
+        line=line,
+        prisoner=booking.prisoner,
+        contact=daughter,
+        actor=guard,
+        booking=booking,
+        now=now + 5 * MINUTE,
+    )
+    # The slot's limit counts the first attempt's four minutes on the line.
+    assert second.deadline == now + 5 * MINUTE + 11 * MINUTE
+    assert second.booking == booking
+    services.end_call(call=second, outcome="connected", actor=guard, now=now + 16 * MINUTE)
+    second.refresh_from_db()
+    assert not second.over_limit
+    assert list(booking.calls.order_by("started_at")) == [first, second]
