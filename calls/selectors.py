@@ -184,10 +184,14 @@ def day_sheet(*, site: Site, day: datetime.date) -> list[tuple[Line, list[CallSl
     """The slots of ``day`` grouped by line (lines by name, slots by time).
 
     Each slot carries ``slot.booking``: its booking unless cancelled (cancelled
-    bookings do not hold the slot), with the prisoner, or None. Two queries
-    however many slots there are.
+    bookings do not hold the slot), with the prisoner and ``has_calls``, or None.
+    Two queries however many slots there are.
     """
-    live = Booking.objects.exclude(status=Booking.Status.CANCELLED).select_related("prisoner")
+    live = (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .select_related("prisoner")
+        .annotate(has_calls=Exists(Call.objects.filter(booking=OuterRef("pk"))))
+    )
     slots = (
         CallSlot.objects.for_day(site, day)
         .select_related("line", "suspended_by")

@@ -11,7 +11,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -186,6 +186,11 @@ def suspend_calls(
     ends_on: datetime.date,
     actor,
 ) -> Suspension:
+    """Stop a prisoner's calls from ``starts_on`` to ``ends_on``.
+
+    Live bookings inside the suspension that have not led to a call are cancelled
+    with the suspension as their reason; ``suspension.cancelled_bookings`` counts them.
+    """
     if ends_on < starts_on:
         raise CallError({"ends_on": _("The suspension must end on or after its first day.")})
     if reason not in Suspension.Reason.values:
@@ -199,13 +204,43 @@ def suspend_calls(
         ends_on=ends_on,
         created_by=actor,
     )
+    site = prisoner.site
+    inside = Booking.objects.select_for_update().filter(
+        ~Exists(Call.objects.filter(booking=OuterRef("pk"))),
+        prisoner=prisoner,
+        status=Booking.Status.BOOKED,
+        starts_at__gte=site.day_start(starts_on),
+        starts_at__lt=site.day_start(ends_on + datetime.timedelta(days=1)),
+    )
+    cancel_reason = _("Calls suspended: %(reason)s, %(authority)s.") % {
+        "reason": suspension.get_reason_display(),
+        "authority": authority,
+    }
+    cancelled = [booking.pk for booking in inside]
+    Booking.objects.filter(pk__in=cancelled).update(
+        status=Booking.Status.CANCELLED, cancel_reason=cancel_reason
+    )
+    for booking_id in cancelled:
+        audit.record(
+            actor=actor,
+            action="calls.booking.cancelled",
+            target=Booking(pk=booking_id),
+            site=site,
+            data={"reason": cancel_reason, "suspension": suspension.pk},
+        )
     audit.record(
         actor=actor,
         action="calls.suspension.added",
         target=suspension,
-        site=prisoner.site,
-        data={"reason": reason, "from": starts_on.isoformat(), "until": ends_on.isoformat()},
+        site=site,
+        data={
+            "reason": reason,
+            "from": starts_on.isoformat(),
+            "until": ends_on.isoformat(),
+            "cancelled_bookings": cancelled,
+        },
     )
+    suspension.cancelled_bookings = len(cancelled)
     return suspension
 
 

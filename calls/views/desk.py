@@ -239,7 +239,10 @@ def call_start(request):
                     "line": line.name,
                     "prisoner": prisoner.display_name,
                     "isn": prisoner.isn,
-                    "contact": contact.name,
+                    # A relative's name often carries the surname a withheld identity hides.
+                    "contact": contact.get_relationship_display()
+                    if prisoner.is_withheld
+                    else contact.name,
                     "number": call.number_dialled,
                     "deadline": _local_time(call.deadline),
                 },
@@ -363,7 +366,7 @@ def alert_start(request):
         site=site, outcome=Outcome.INTERRUPTED_BY_ALERT, ended_at=alert.started_at
     ).count()
     suspended = alert.suspended_slots.count()
-    messages.success(
+    messages.warning(
         request,
         " ".join(
             [

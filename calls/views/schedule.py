@@ -411,6 +411,16 @@ def suspension_add(request, pk):
                     "until": suspension.ends_on.isoformat(),
                 },
             )
+            if suspension.cancelled_bookings:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(count)d booking inside the suspension was cancelled.",
+                        "%(count)d bookings inside the suspension were cancelled.",
+                        suspension.cancelled_bookings,
+                    )
+                    % {"count": suspension.cancelled_bookings},
+                )
             return redirect("prisoners:prisoner-detail", pk=prisoner.pk)
     return render(
         request,

@@ -412,6 +412,16 @@ def test_supervisor_cancels_a_booking_with_a_reason(
     assert reverse("calls:slot-book", args=[booking.slot.pk]) in response.content.decode()
 
 
+def test_a_booking_with_a_call_is_not_offered_for_cancelling(supervisor_client, site, line):
+    today = site.today()
+    slot = CallSlotFactory(line=line, starts_at=at(site, today, 0, 1))
+    booking = BookingFactory(slot=slot, prisoner=PrisonerFactory(site=site))
+    CallFactory(line=line, prisoner=booking.prisoner, booking=booking, started_at=slot.starts_at)
+    content = supervisor_client.get(list_url(today)).content.decode()
+    assert booking.prisoner.isn in content
+    assert reverse("calls:booking-cancel", args=[booking.pk]) not in content
+
+
 @pytest.mark.parametrize("data", [{}, {"reason": ""}, {"reason": "   "}])
 def test_cancel_without_reason_changes_nothing(supervisor_client, booking, tomorrow, data):
     response = supervisor_client.post(

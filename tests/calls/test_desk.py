@@ -264,6 +264,23 @@ def test_desk_never_shows_a_withheld_surname(supervisor_client, site, line):
     assert "Таємний" not in content
 
 
+def test_a_withheld_prisoners_relatives_are_named_by_relationship_only(guard_client, site, line):
+    hidden = PrisonerFactory(
+        site=site, identity=Prisoner.Identity.WITHHELD, surname="Таємний", first_names="Андрій"
+    )
+    wife = ContactFactory(prisoner=hidden, name="Ольга Таємна")
+    start = start_url(line=line.pk, prisoner=hidden.isn)
+    assert "Таємн" not in guard_client.get(start).content.decode()
+
+    response = guard_client.post(start, {"contact": wife.pk}, follow=True)
+
+    call = Call.objects.get(prisoner=hidden)
+    for page in (response, guard_client.get(reverse("calls:call-end", args=[call.pk]))):
+        content = page.content.decode()
+        assert "Wife" in content
+        assert "Таємн" not in content
+
+
 def test_desk_counts_down_to_each_calls_time_limit(guard_client, site, line):
     call = open_call(line=line, started=14)
     response = guard_client.get(DESK)

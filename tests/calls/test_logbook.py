@@ -186,6 +186,22 @@ def test_guard_sees_only_the_shown_name_of_a_withheld_identity(
     assert "Таємний Микола" in supervisor_page
 
 
+def test_guard_sees_a_withheld_prisoners_contact_by_relationship_only(
+    guard_client, supervisor_client, site, line
+):
+    prisoner = PrisonerFactory(
+        site=site, identity=Prisoner.Identity.WITHHELD, surname="Таємний", first_names="Микола"
+    )
+    call = CallFactory(
+        line=line, prisoner=prisoner, contact=ContactFactory(prisoner=prisoner, name="Ольга Таємна")
+    )
+    url = reverse("calls:call-detail", args=[call.pk])
+    guard_page = guard_client.get(url).content.decode()
+    assert "Wife" in guard_page
+    assert "Таємн" not in guard_page
+    assert "Ольга Таємна" in supervisor_client.get(url).content.decode()
+
+
 def test_logbook_has_a_print_button_and_print_heading(supervisor_client, entry):
     content = supervisor_client.get(reverse("calls:logbook")).content.decode()
     assert "data-print" in content

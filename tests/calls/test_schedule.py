@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from calls.models import CallPolicy, CallSlot, Line, ScheduleWindow, Suspension
+from calls.models import Booking, CallPolicy, CallSlot, Line, ScheduleWindow, Suspension
 from camp.models import AuditEntry, Site
 from camp.roles import Role
 from tests.factories import (
@@ -22,6 +22,7 @@ from tests.factories import (
 )
 
 DAY = datetime.timedelta(days=1)
+MINUTE = datetime.timedelta(minutes=1)
 MONDAY = datetime.date(2026, 3, 2)
 
 
@@ -611,6 +612,34 @@ def test_supervisor_suspends_a_prisoners_calls(site, supervisor, supervisor_clie
     assert suspension.ends_on == site.today() + 20 * DAY
     assert suspension.created_by == supervisor
     assert AuditEntry.objects.filter(action="calls.suspension.added").exists()
+
+
+def test_suspending_cancels_the_bookings_inside_it(site, supervisor, supervisor_client, prisoner):
+    line = LineFactory(site=site)
+    noon = site.day_start(site.today() + 2 * DAY) + datetime.timedelta(hours=12)
+    inside = BookingFactory(
+        prisoner=prisoner,
+        slot=CallSlotFactory(line=line, starts_at=noon, ends_at=noon + 15 * MINUTE),
+    )
+    later = noon + 30 * DAY
+    outside = BookingFactory(
+        prisoner=prisoner,
+        slot=CallSlotFactory(line=line, starts_at=later, ends_at=later + 15 * MINUTE),
+    )
+
+    response = supervisor_client.post(
+        reverse("calls:suspension-add", args=[prisoner.pk]), suspension_data(site), follow=True
+    )
+
+    inside.refresh_from_db()
+    outside.refresh_from_db()
+    assert inside.status == Booking.Status.CANCELLED
+    assert "Calls suspended: Security investigation" in inside.cancel_reason
+    assert outside.status == Booking.Status.BOOKED
+    assert "1 booking inside the suspension was cancelled." in messages_of(response)
+    assert AuditEntry.objects.filter(
+        action="calls.booking.cancelled", target_id=str(inside.pk)
+    ).exists()
 
 
 @pytest.mark.parametrize(
