@@ -41,31 +41,4 @@
 
   tick();
   window.setInterval(tick, 1000);
-
-  // Forms marked data-confirm (the siren, the all clear) ask before they submit.
-  // Every form's submit button is disabled once sent, against double submissions;
-  // the server refuses a second one anyway.
-  document.querySelectorAll("form").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-        event.preventDefault();
-        return;
-      }
-      if (form.method.toLowerCase() === "post") {
-        form.querySelectorAll("button[type=submit]").forEach((button) => {
-          window.setTimeout(() => {
-            button.disabled = true;
-          }, 0);
-        });
-      }
-    });
-  });
-  // A page restored from the back-forward cache gets its buttons back.
-  window.addEventListener("pageshow", (event) => {
-    if (event.persisted) {
-      document.querySelectorAll("button[type=submit]").forEach((button) => {
-        button.disabled = false;
-      });
-    }
-  });
 })();
