@@ -32,8 +32,8 @@ from camp.roles import Role
 from prisoners.models import Contact, Prisoner
 
 ONE_DAY = datetime.timedelta(days=1)
-# Monday to Saturday; the call room is closed on Sundays.
-WORKING_WEEKDAYS = range(6)
+# Every day of the week, so the demo desk has slots whatever day it is shown on.
+WORKING_WEEKDAYS = range(7)
 WINDOWS = {
     "Line 1": [(datetime.time(9), datetime.time(12)), (datetime.time(14), datetime.time(17))],
     "Line 2": [(datetime.time(10), datetime.time(12)), (datetime.time(15), datetime.time(18))],

@@ -29,6 +29,7 @@ WARN_BEFORE = datetime.timedelta(minutes=2)
 
 class SlotState(models.TextChoices):
     FREE = "free", gettext_lazy("Free")
+    UNUSED = "unused", gettext_lazy("Not used")
     BOOKED = "booked", gettext_lazy("Booked")
     IN_CALL = "in_call", gettext_lazy("In call")
     DONE = "done", gettext_lazy("Call made")
@@ -39,6 +40,7 @@ class SlotState(models.TextChoices):
 # Bootstrap badge of each state.
 STATE_BADGES = {
     SlotState.FREE: "text-bg-light border",
+    SlotState.UNUSED: "text-bg-light text-body-secondary",
     SlotState.BOOKED: "text-bg-primary",
     SlotState.IN_CALL: "text-bg-success",
     SlotState.DONE: "text-bg-secondary",
@@ -80,8 +82,10 @@ def _desk_slot(
 ) -> DeskSlot:
     booking = slot.live_bookings[0] if slot.live_bookings else None
     suspended = slot.suspended_by_id is not None
-    if booking is None:
-        state = SlotState.SUSPENDED if suspended else SlotState.FREE
+    if booking is None and suspended:
+        state = SlotState.SUSPENDED
+    elif booking is None:
+        state = SlotState.UNUSED if slot.ends_at <= now else SlotState.FREE
     elif booking.status == Booking.Status.NO_SHOW:
         state = SlotState.NO_SHOW
     elif booking.has_open_call:

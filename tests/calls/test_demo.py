@@ -42,7 +42,7 @@ def test_demo_sets_up_lines_schedule_policy_and_slots(site, seeded):
         "Line 2",
     ]
     weekdays = set(ScheduleWindow.objects.values_list("weekday", flat=True))
-    assert weekdays == {0, 1, 2, 3, 4, 5}
+    assert weekdays == set(range(7))  # open every day: the demo desk is never empty
     today = site.today()
     assert CallPolicy.objects.in_force(site, today) is not None
     assert CallPolicy.objects.filter(site=site).count() == 2

@@ -182,6 +182,7 @@ def _rows(response):
 def test_desk_shows_each_slot_with_its_state(guard_client, site, guard):
     line_a, line_b, line_c = (LineFactory(site=site, name=f"L{n}") for n in "ABC")
     free = CallSlotFactory(line=line_a, starts_at=timezone.now() + 30 * MINUTE)
+    unused = CallSlotFactory(line=line_a, starts_at=timezone.now() - 40 * MINUTE)
     booked = booked_slot(line=line_a, starts_in=-5)
     future = booked_slot(line=line_a, starts_in=60)
     in_call = booked_slot(line=line_b, starts_in=-5)
@@ -219,6 +220,7 @@ def test_desk_shows_each_slot_with_its_state(guard_client, site, guard):
     assert response.status_code == 200
     rows = _rows(response)
     assert rows[free.pk].state == SlotState.FREE
+    assert rows[unused.pk].state == SlotState.UNUSED
     assert rows[booked.slot.pk].state == SlotState.BOOKED
     assert rows[booked.slot.pk].can_start and rows[booked.slot.pk].can_no_show
     assert rows[future.slot.pk].state == SlotState.BOOKED
