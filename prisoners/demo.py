@@ -10,7 +10,6 @@ from collections.abc import Callable
 from random import Random
 
 import phonenumbers
-from django.utils import timezone
 
 from camp.models import Site
 from prisoners import services
@@ -252,11 +251,9 @@ def seed_prisoners(
     prisoners and at the end. About five queries per prisoner and twelve per contact.
     """
     prisoners = []
-    # The services date things in the active time zone: make it the site's.
-    with timezone.override(site.zone):
-        today = timezone.localdate()
-        for done in range(1, count + 1):
-            prisoners.append(_seed_one(site=site, actor=actor, random=random, today=today))
-            if progress and (done % 50 == 0 or done == count):
-                progress(done, count)
+    today = site.today()
+    for done in range(1, count + 1):
+        prisoners.append(_seed_one(site=site, actor=actor, random=random, today=today))
+        if progress and (done % 50 == 0 or done == count):
+            progress(done, count)
     return prisoners

@@ -68,7 +68,8 @@ def check_registration(prisoner: Prisoner) -> None:
     The messages are keyed by the field they concern. Forms call this too, so their
     errors stand beside the fields instead of as a database constraint's name.
     """
-    today = timezone.localdate()
+    # Before a site is chosen (a form still being filled), the active time zone's today.
+    today = prisoner.site.today() if prisoner.site_id else timezone.localdate()
     errors = {}
     if prisoner.date_of_birth and prisoner.date_of_birth > today:
         errors["date_of_birth"] = _("The date of birth cannot be in the future.")
@@ -158,7 +159,7 @@ def change_status(
     locked = Prisoner.objects.select_for_update().get(pk=prisoner.pk)
     if status == locked.status:
         raise RegistryError({"status": _("The prisoner already has this status.")})
-    if effective_on > timezone.localdate():
+    if effective_on > locked.site.today():
         raise RegistryError(
             {"effective_on": _("A status change cannot take effect in the future.")}
         )

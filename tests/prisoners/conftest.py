@@ -1,7 +1,6 @@
 import datetime
 
 import pytest
-from django.utils import timezone
 
 from camp.models import AuditEntry, Site
 from camp.roles import Role
@@ -10,8 +9,9 @@ from tests.factories import ContactFactory, PrisonerFactory, UserFactory
 
 
 @pytest.fixture
-def today():
-    return timezone.localdate()
+def today(site):
+    """Today at the site, as the registry's rules count it."""
+    return site.today()
 
 
 @pytest.fixture
