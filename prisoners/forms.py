@@ -2,41 +2,24 @@
 
 They validate and convert input; the registry's rules are ``prisoners.services``'
 and reach a form either through ``services.check_registration`` (called in
-``clean``) or, when a service refuses, through ``add_registry_error``.
+``clean``) or, when a service refuses, through ``camp.forms.add_service_error``.
 """
 
 import copy
 
 import phonenumbers
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import Column, Fieldset, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from camp.forms import fields_only_helper
 from camp.models import Site
 from prisoners import services
 from prisoners.models import Contact, Prisoner, Status
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def add_registry_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's refusal on ``form``: beside the fields it names, else above the form."""
-    if hasattr(error, "error_dict") and not set(error.error_dict) <= set(form.fields):
-        error = ValidationError(error.messages)
-    form.add_error(None, error)
-
-
-def _helper(*layout) -> FormHelper:
-    """Fields only: the templates write the <form> tag, the CSRF token and the buttons."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if layout:
-        helper.layout = Layout(*layout)
-    return helper
 
 
 class PrisonerFilterForm(forms.Form):
@@ -52,7 +35,7 @@ class PrisonerFilterForm(forms.Form):
         label=_("Status"), choices=[("", _("Any")), *Prisoner.Status.choices], required=False
     )
 
-    helper = _helper(
+    helper = fields_only_helper(
         Row(
             Column("q", css_class="col-sm-6 col-lg-4"),
             Column("site", css_class="col-sm-6 col-lg"),
@@ -167,11 +150,11 @@ class PrisonerForm(forms.ModelForm):
             field.queryset = user.sites.all()
             # Listed now, so that the template renders them without a query of its own.
             field.choices = [("", field.empty_label), *((s.pk, s.name) for s in field.queryset)]
-            self.helper = _helper("site", *self.layout)
+            self.helper = fields_only_helper("site", *self.layout)
         else:
             # A prisoner changes site by a transfer, not by editing the registration.
             del self.fields["site"]
-            self.helper = _helper(*self.layout)
+            self.helper = fields_only_helper(*self.layout)
 
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
@@ -212,7 +195,7 @@ class StatusChangeForm(forms.Form):
         help_text=_("E.g. which hospital, or where the prisoner was transferred."),
     )
 
-    helper = _helper(
+    helper = fields_only_helper(
         Row(
             Column("status", css_class="col-sm-6"),
             Column("effective_on", css_class="col-sm-6"),
@@ -241,7 +224,7 @@ class ContactForm(forms.ModelForm):
             "language": _("The language the prisoner will speak on the call."),
         }
 
-    helper = _helper(
+    helper = fields_only_helper(
         Row(
             Column("name", css_class="col-md-8"),
             Column("relationship", css_class="col-md-4"),
@@ -294,4 +277,4 @@ class RevokeContactForm(forms.Form):
         error_messages={"required": _("Give the reason for revoking.")},
     )
 
-    helper = _helper()
+    helper = fields_only_helper()

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from calls.selectors import suspensions_for
 from camp import audit
+from camp.forms import add_service_error
 from camp.roles import STAFF, SUPERVISORS, is_supervisor, role_required
 from prisoners import selectors, services
 from prisoners.forms import (
@@ -26,7 +27,6 @@ from prisoners.forms import (
     PrisonerForm,
     RevokeContactForm,
     StatusChangeForm,
-    add_registry_error,
 )
 from prisoners.models import MAX_APPROVED_CONTACTS, Contact, Prisoner
 
@@ -188,7 +188,7 @@ def prisoner_create(request):
                 site=form.cleaned_data["site"], actor=request.user, **form.registration()
             )
         except services.RegistryError as error:
-            add_registry_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request,
@@ -213,7 +213,7 @@ def prisoner_edit(request, pk):
         try:
             services.update_prisoner(prisoner=prisoner, actor=request.user, **form.registration())
         except services.RegistryError as error:
-            add_registry_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request, _("The registration of %(isn)s is saved.") % {"isn": prisoner.isn}
@@ -233,7 +233,7 @@ def prisoner_status(request, pk):
                 prisoner=prisoner, actor=request.user, **form.cleaned_data
             )
         except services.RegistryError as error:
-            add_registry_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request,
@@ -258,7 +258,7 @@ def contact_add(request, pk):
         try:
             contact = services.add_contact(prisoner=prisoner, actor=request.user, **form.contact())
         except services.RegistryError as error:
-            add_registry_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request,
@@ -303,7 +303,7 @@ def contact_revoke(request, pk):
                 contact=contact, reason=form.cleaned_data["reason"], actor=request.user
             )
         except services.RegistryError as error:
-            add_registry_error(form, error)
+            add_service_error(form, error)
             # "Already revoked" concerns the contact, not the reason: show it on its row.
             if form.non_field_errors():
                 return _render_detail(

@@ -7,25 +7,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Line, Outcome
-from calls.services import CallError
 from camp.models import Site
 from prisoners.models import Contact, Prisoner
 
 # Longer digit strings cannot be a primary key; they are only ever tried as an ISN.
 MAX_PK_DIGITS = 18
-
-
-def add_service_error(form: forms.Form, error: CallError) -> None:
-    """Show every message of a service's ``CallError`` on ``form``.
-
-    A field dict goes to the named fields (to the whole form when the form has no
-    such field); a message or a list of refusals goes to the whole form.
-    """
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class UnscheduledCallForm(forms.Form):

@@ -5,14 +5,14 @@ Date-times are entered and shown in the time zone the view activates: the site's
 
 import datetime
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.layout import Column, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import AMENDABLE_FIELDS, Line, Outcome
+from camp.forms import fields_only_helper
 from camp.models import User
 from camp.roles import Role
 from prisoners.models import Prisoner
@@ -145,9 +145,7 @@ class AmendCallForm(forms.Form):
         self.current = current
         initial = {name: current[name] for name in AMENDABLE_FIELDS}
         super().__init__(*args, initial=initial, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
+        self.helper = fields_only_helper(
             Row(Column("number_dialled"), Column("locality")),
             Row(Column("started_at"), Column("ended_at")),
             Row(Column("outcome"), Column("language")),
@@ -239,9 +237,7 @@ class TranscribeCallForm(forms.Form):
     def __init__(self, *args, user, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
+        self.helper = fields_only_helper(
             "prisoner",
             Row(Column("number_dialled"), Column("locality")),
             Row(Column("line"), Column("monitor")),

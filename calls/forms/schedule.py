@@ -2,18 +2,18 @@
 
 They validate and convert input; the rules that involve other objects (overlapping
 windows, a policy already set for a date, who may book) are the services' and
-reach the form through ``add_service_error``.
+reach the form through ``camp.forms.add_service_error``.
 """
 
 import datetime
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.layout import Column, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Line, Suspension, Weekday
+from camp.forms import fields_only_helper
 from camp.models import Site
 from prisoners.models import Prisoner
 from prisoners.selectors import visible_prisoners
@@ -38,29 +38,10 @@ class DayField(forms.DateField):
             raise ValidationError(_("Enter a date between 2000 and 2099."), code="out_of_range")
 
 
-def add_service_error(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal on ``form``: beside the field it names, else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.error_list)
-
-
-def _helper(*rows) -> FormHelper:
-    """Fields only: the templates write the <form> tag and the buttons."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if rows:
-        helper.layout = Layout(*rows)
-    return helper
-
-
 class LineForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
 
-    helper = _helper()
+    helper = fields_only_helper()
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
@@ -75,7 +56,7 @@ class WindowForm(forms.Form):
         label=_("Slot length (minutes)"), min_value=5, max_value=60, initial=15
     )
 
-    helper = _helper(
+    helper = fields_only_helper(
         Row(
             Column("line", css_class="col-sm-6 col-lg"),
             Column("weekday", css_class="col-sm-6 col-lg"),
@@ -101,7 +82,7 @@ class GenerateSlotsForm(forms.Form):
     date_from = DayField(label=_("From"))
     date_to = DayField(label=_("To"))
 
-    helper = _helper(
+    helper = fields_only_helper(
         Row(Column("date_from", css_class="col-sm-6"), Column("date_to", css_class="col-sm-6"))
     )
 
@@ -141,7 +122,7 @@ class PolicyForm(forms.Form):
         help_text=_("Which authority decided, and the document reference."),
     )
 
-    helper = _helper()
+    helper = fields_only_helper()
 
     def __init__(self, *args, site: Site, **kwargs):
         super().__init__(*args, **kwargs)
@@ -230,7 +211,7 @@ class SuspensionForm(forms.Form):
     starts_on = DayField(label=_("From"))
     ends_on = DayField(label=_("Until"))
 
-    helper = _helper(
+    helper = fields_only_helper(
         "reason",
         "authority",
         "document_reference",

@@ -18,9 +18,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calls import selectors, services
-from calls.forms.desk import CallEndForm, CallStartForm, UnscheduledCallForm, add_service_error
+from calls.forms.desk import CallEndForm, CallStartForm, UnscheduledCallForm
 from calls.models import Booking, Call, CallSlot, Line, Outcome
 from calls.services import EARLY_START, CallError
+from camp.forms import add_service_error
 from camp.roles import STAFF, role_required
 
 # The countdown turns to a warning this long before the time limit.

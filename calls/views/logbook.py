@@ -4,7 +4,7 @@ the transcription of past calls from the paper book."""
 import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -15,6 +15,7 @@ from calls import selectors, services
 from calls.forms.logbook import AmendCallForm, LogbookFilterForm, TranscribeCallForm
 from calls.models import AMENDABLE_FIELDS, ONE_DAY, Call, Outcome
 from camp import audit
+from camp.forms import add_service_error
 from camp.roles import STAFF, is_supervisor, role_required
 
 PAGE_SIZE = 50
@@ -59,18 +60,6 @@ def _query(params, **replace) -> str:
         if value is not None:
             query[key] = str(value)
     return query.urlencode()
-
-
-def _add_errors(form, error: ValidationError, *, fields: dict | None = None) -> None:
-    """Show a service's refusal beside the fields it names (``fields`` maps its names to
-    the form's), and anything else above the form."""
-    fields = fields or {}
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            name = fields.get(name, name)
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_GET
@@ -269,7 +258,7 @@ def call_amend(request, pk):
                     actor=request.user,
                 )
             except services.CallError as error:
-                _add_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("The entry was amended."))
                 return redirect("calls:call-detail", pk=call.pk)
@@ -311,7 +300,9 @@ def call_transcribe(request):
                 actor=request.user,
             )
         except services.CallError as error:
-            _add_errors(form, error, fields={"ended_at": "end_time", "contact": "number_dialled"})
+            add_service_error(
+                form, error, fields={"ended_at": "end_time", "contact": "number_dialled"}
+            )
         else:
             messages.success(request, _("The call was entered in the logbook."))
             return redirect("calls:call-detail", pk=call.pk)

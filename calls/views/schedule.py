@@ -27,11 +27,11 @@ from calls.forms.schedule import (
     PolicyForm,
     SuspensionForm,
     WindowForm,
-    add_service_error,
     parse_day,
 )
 from calls.models import CallPolicy
 from calls.services import CallError
+from camp.forms import add_service_error
 from camp.models import Site
 from camp.roles import SUPERVISORS, Role, has_role, role_required
 from prisoners.selectors import get_prisoner_for_user

@@ -289,3 +289,10 @@ def test_database_allows_ending_an_open_entry(line):
         )
     call.refresh_from_db()
     assert not call.is_open
+
+
+def test_amend_and_transcribe_forms_carry_one_csrf_token(supervisor_client, line):
+    call = CallFactory(line=line)
+    for url in (_amend_url(call), reverse("calls:call-transcribe")):
+        main = supervisor_client.get(url).content.decode().split("<main", 1)[1]
+        assert main.count('name="csrfmiddlewaretoken"') == 1, url
