@@ -42,6 +42,15 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def envpath(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if not Path(value).is_absolute():
+        raise ImproperlyConfigured(f"{name} must be an absolute path, not {value!r}.")
+    return Path(value)
+
+
 def envsecret(name: str, *, debug: bool) -> str:
     """Read a secret from NAME or from the file named by NAME_FILE."""
     if path := os.environ.get(f"{name}_FILE"):
@@ -149,7 +158,10 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = envpath("STATIC_ROOT", BASE_DIR / "var" / "staticfiles")
+# Production links and serves hashed names from the manifest collectstatic writes with
+# DEBUG=0; `make bootstrap` always collects that way, so a DEBUG=0 start works after it.
+# With DEBUG on when these settings load (development, the test suite) nothing needs collecting.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,176 @@
+"""Production start-up: DEBUG=0, static files collected by `make bootstrap`, check --deploy."""
+
+import http.cookiejar
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.conf import global_settings
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.core.management.utils import get_random_secret_key
+from django.db import connection
+from django.urls import reverse
+
+from camp.roles import Role
+from tests.factories import SiteFactory, UserFactory
+
+ROOT = django_settings.BASE_DIR
+PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+PASSWORD = "correct horse battery staple"
+# HTTPS redirect and HSTS are the TLS proxy's work in front of the app (README, "Running
+# for real"); every other finding of `check --deploy` fails the start-up test.
+DEPLOY_WARNINGS_LEFT_TO_THE_PROXY = {"security.W004", "security.W008"}
+
+
+def test_healthz_fails_until_static_files_are_collected_for_production(
+    client, db, settings, tmp_path, caplog
+):
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": PRODUCTION_STORAGE}}
+    settings.STATIC_ROOT = tmp_path
+
+    with caplog.at_level(logging.ERROR, logger="camp.views"):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.content == b"unavailable"
+    assert "manifest" in caplog.text
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def _database_url(database: dict) -> str:
+    """DATABASE_URL of a Django database, also when HOST is a socket folder (embedded server)."""
+
+    def part(value) -> str:
+        return urllib.parse.quote(str(value), safe="")
+
+    credentials = part(database["USER"])
+    if database["PASSWORD"]:
+        credentials += f":{part(database['PASSWORD'])}"
+    port = f":{database['PORT']}" if database["PORT"] else ""
+    return f"postgres://{credentials}@{part(database['HOST'])}{port}/{part(database['NAME'])}"
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{output}"
+    return output
+
+
+def _wait_until_healthy(base_url: str, server: subprocess.Popen, log_path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1):
+                return
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"/healthz answered {error.code}:\n{log_path.read_text()}")
+        except OSError:  # Still starting.
+            time.sleep(0.1)
+    pytest.fail(f"gunicorn did not answer /healthz with 200:\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def production_server(transactional_db, tmp_path):
+    """Bootstrap as `make bootstrap` does, check --deploy, then serve with gunicorn and DEBUG=0.
+
+    Yields the base URL. The server uses the test database, so it sees what the test
+    commits; it is always terminated.
+    """
+    inherited = {"SECRET_KEY_FILE", "GUNICORN_CMD_ARGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    env = {key: value for key, value in os.environ.items() if key not in inherited}
+    env |= {
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "STATIC_ROOT": str(tmp_path / "staticfiles"),
+        "SECRET_KEY": get_random_secret_key(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # Nothing keeps a connection to the test database open once a request is done.
+        "CONN_MAX_AGE": "0",
+    }
+    # The bootstrap of `make run`, with DEBUG on, in the interpreter running these tests;
+    # `-o` keeps make from reinstalling the venv.
+    bootstrap = ["make", "--no-print-directory", "-o", ".venv/.installed", "bootstrap"]
+    _run([*bootstrap, f"MANAGE={sys.executable} manage.py"], env | {"DEBUG": "1"})
+    env["DEBUG"] = "0"
+    output = _run([sys.executable, "manage.py", "check", "--deploy"], env)
+    findings = set(re.findall(r"\((\w+\.[A-Z]\d+)\)", output))
+    assert findings <= DEPLOY_WARNINGS_LEFT_TO_THE_PROXY, output
+
+    log_path = tmp_path / "gunicorn.log"
+    # Bound here and handed over, so no other process can take the port in between.
+    with socket.create_server(("127.0.0.1", 0)) as listener, log_path.open("w") as log:
+        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "camp.wsgi", f"--bind=fd://{listener.fileno()}"],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[listener.fileno()],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_healthy(base_url, server, log_path)
+        yield base_url
+    finally:
+        # Quick shutdown: a graceful one (SIGTERM) waits out the idle worker's poll timeout.
+        server.send_signal(signal.SIGQUIT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _browser() -> urllib.request.OpenerDirector:
+    # The cookies are Secure with DEBUG=0. TLS ends at the proxy, so the app itself speaks
+    # plain HTTP; this client stands in for a browser behind that proxy.
+    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy)),
+    )
+
+
+def test_production_start_up_serves_a_logged_in_page(production_server, settings):
+    # The server checks passwords with Django's default hashers, not the tests' fast one.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    site = SiteFactory(name="North camp", code="NC")
+    UserFactory(username="supervisor", role=Role.SUPERVISOR, sites=[site], password=PASSWORD)
+    browser = _browser()
+
+    with browser.open(f"{production_server}{reverse('login')}", timeout=10) as response:
+        login_page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page)
+    assert token, login_page
+    form = {"csrfmiddlewaretoken": token[1], "username": "supervisor", "password": PASSWORD}
+    with browser.open(
+        f"{production_server}{reverse('login')}",
+        data=urllib.parse.urlencode(form).encode(),
+        timeout=10,
+    ) as response:
+        assert response.status == 200
+        assert response.url == f"{production_server}{reverse('prisoners:prisoner-list')}"
+        page = response.read().decode()
+
+    favicon = re.search(r'href="(/static/img/favicon\.[0-9a-f]{12}\.svg)"', page)
+    assert favicon, page
+    with browser.open(f"{production_server}{favicon[1]}", timeout=10) as response:
+        assert response.status == 200
+        assert "immutable" in response.headers["Cache-Control"]
