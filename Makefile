@@ -37,6 +37,7 @@ db-stop: $(VENV)/.installed
 
 bench: bootstrap
 	$(BIN)/python bench/prisoner_search.py
+	$(BIN)/python bench/pages.py
 
 clean: db-stop
 	rm -rf $(VENV) var *.egg-info

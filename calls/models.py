@@ -39,6 +39,19 @@ class TimeRange(models.Func):
         super().__init__(F(start), F(end))
 
 
+class DateRange(models.Func):
+    """``daterange(start, end, '[]')``: both days count, so two ranges that share a
+    day overlap and consecutive ones (one ends on the 5th, the next starts on the
+    6th) do not."""
+
+    function = "DATERANGE"
+    template = "%(function)s(%(expressions)s, '[]')"
+    output_field = models.Field()
+
+    def __init__(self, start, end):
+        super().__init__(F(start), F(end))
+
+
 class Line(models.Model):
     """A telephone station in a site's call room; one call at a time."""
 
@@ -163,6 +176,60 @@ class CallSlot(models.Model):
         return f"{self.line} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
+# The prisoners' ``last_connected_at`` and ``makeup_owed_since`` for the prisoners of
+# the rows a statement wrote (``written``, a transition table): a make-up call is
+# owed after a call interrupted by an air-raid alert, or a booking suspended, until
+# a connected call follows. A few index lookups per prisoner.
+REFRESH_PRISONER_CONTACT = """
+    UPDATE prisoners_prisoner AS prisoner
+    SET last_connected_at = summary.last_connected_at,
+        makeup_owed_since = summary.makeup_owed_since
+    FROM (
+        SELECT ids.prisoner_id,
+               connected.at AS last_connected_at,
+               CASE WHEN owed.at > COALESCE(connected.at, '-infinity') THEN owed.at END
+                   AS makeup_owed_since
+        FROM (SELECT DISTINCT prisoner_id FROM written) AS ids
+        CROSS JOIN LATERAL (
+            SELECT max(started_at) AS at FROM calls_call
+            WHERE prisoner_id = ids.prisoner_id AND outcome = 'connected'
+        ) AS connected
+        CROSS JOIN LATERAL (
+            SELECT GREATEST(
+                (SELECT max(started_at) FROM calls_call
+                 WHERE prisoner_id = ids.prisoner_id AND outcome = 'interrupted'),
+                (SELECT max(starts_at) FROM calls_booking
+                 WHERE prisoner_id = ids.prisoner_id AND status = 'suspended')
+            ) AS at
+        ) AS owed
+    ) AS summary
+    WHERE prisoner.id = summary.prisoner_id
+      AND (prisoner.last_connected_at, prisoner.makeup_owed_since)
+          IS DISTINCT FROM (summary.last_connected_at, summary.makeup_owed_since);
+    RETURN NULL;
+"""
+
+
+def refresh_prisoner_contact_triggers() -> list[pgtrigger.Trigger]:
+    """Statement triggers keeping ``REFRESH_PRISONER_CONTACT`` true after any write,
+    raw SQL and COPY included; one per operation, as transition tables require."""
+    return [
+        pgtrigger.Trigger(
+            name=f"refresh_prisoner_after_{operation_name}",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=operation,
+            referencing=pgtrigger.Referencing(new="written"),
+            func=REFRESH_PRISONER_CONTACT,
+        )
+        for operation_name, operation in (
+            ("insert", pgtrigger.Insert),
+            ("update", pgtrigger.Update),
+        )
+    ]
+
+
+@pgtrigger.register(*refresh_prisoner_contact_triggers())
 class Booking(models.Model):
     """A prisoner booked into a slot. Cancelled bookings stay, with their reason."""
 
@@ -170,7 +237,8 @@ class Booking(models.Model):
         BOOKED = "booked", _("Booked")
         CANCELLED = "cancelled", _("Cancelled")
         NO_SHOW = "no_show", _("No-show")
-        SUSPENDED = "suspended", _("Suspended by air-raid alert")
+        # By an air-raid alert, or because its line was taken out of service.
+        SUSPENDED = "suspended", _("Suspended: make-up call owed")
 
     slot = models.ForeignKey(
         CallSlot, verbose_name=_("slot"), on_delete=models.PROTECT, related_name="bookings"
@@ -223,6 +291,12 @@ class Booking(models.Model):
         indexes = [
             # Policy checks: a prisoner's live bookings in a month.
             models.Index(fields=["prisoner", "starts_at"], name="calls_booking_prisoner_idx"),
+            # REFRESH_PRISONER_CONTACT: a prisoner's latest suspended booking.
+            models.Index(
+                fields=["prisoner", "starts_at"],
+                condition=Q(status="suspended"),
+                name="calls_booking_suspended_idx",
+            ),
         ]
 
     def __str__(self):
@@ -324,6 +398,17 @@ class Suspension(models.Model):
                 ),
                 name="calls_suspension_reason_valid",
             ),
+            # The desk and the booking rules read "the" suspension of a prisoner on a day.
+            ExclusionConstraint(
+                name="calls_suspension_no_overlap_per_prisoner",
+                expressions=[
+                    (IdRange("prisoner_id"), RangeOperators.OVERLAPS),
+                    (DateRange("starts_on", "ends_on"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message=_(
+                    "This prisoner's calls are already suspended on some of these days."
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -375,48 +460,101 @@ class Outcome(models.TextChoices):
     INTERRUPTED_BY_ALERT = "interrupted", _("Interrupted by air-raid alert")
 
 
-# Fields of a closed entry that an amendment may correct.
-AMENDABLE_FIELDS = [
-    "number_dialled",
-    "locality",
-    "started_at",
-    "ended_at",
-    "outcome",
-    "language",
-    "notes",
-    "flagged",
-    "flag_reason",
-]
+# Fields of a closed entry that an amendment may correct, with their SQL types.
+AMENDABLE_FIELD_TYPES = {
+    "number_dialled": "text",
+    "locality": "text",
+    "started_at": "timestamptz",
+    "ended_at": "timestamptz",
+    "outcome": "text",
+    "language": "text",
+    "notes": "text",
+    "flagged": "boolean",
+    "flag_reason": "text",
+}
+AMENDABLE_FIELDS = list(AMENDABLE_FIELD_TYPES)
+
+
+def _amendment_value(field: str, key: str) -> str:
+    return f"(NEW.changes -> '{field}' ->> '{key}')::{AMENDABLE_FIELD_TYPES[field]}"
+
+
+# An amendment, however inserted, is checked against the entry and applied to it in
+# the same statement: each "from" must be the entry's value now, and the entry's
+# columns then hold the current values that every page, rule and report reads.
+APPLY_AMENDMENT = f"""
+    SELECT * INTO entry FROM calls_call WHERE id = NEW.call_id FOR UPDATE;
+    IF entry.ended_at IS NULL THEN
+        RAISE EXCEPTION 'logbook entry % is in progress and cannot be amended', NEW.call_id;
+    END IF;
+    IF jsonb_typeof(NEW.changes) <> 'object' OR NEW.changes = '{{}}'::jsonb OR EXISTS (
+        SELECT 1 FROM jsonb_each(NEW.changes) AS change(field, value)
+        WHERE change.field <> ALL (ARRAY[{", ".join(f"'{f}'" for f in AMENDABLE_FIELDS)}])
+           OR jsonb_typeof(change.value) <> 'object'
+           OR NOT change.value ?& ARRAY['from', 'to']
+    ) THEN
+        RAISE EXCEPTION 'amendment of entry %: changes must map amendable fields to '
+                        '{{"from": ..., "to": ...}}', NEW.call_id;
+    END IF;
+    IF {
+    " OR ".join(
+        f"(NEW.changes ? '{f}' AND {_amendment_value(f, 'from')} IS DISTINCT FROM entry.{f})"
+        for f in AMENDABLE_FIELDS
+    )
+} THEN
+        RAISE EXCEPTION 'amendment of entry %: a "from" value is not the entry''s current value',
+            NEW.call_id;
+    END IF;
+    UPDATE calls_call SET
+        {
+    ("," + chr(10) + "        ").join(
+        f"{f} = CASE WHEN NEW.changes ? '{f}' THEN {_amendment_value(f, 'to')} ELSE {f} END"
+        for f in AMENDABLE_FIELDS
+    )
+},
+        amendment_count = amendment_count + 1
+    WHERE id = NEW.call_id;
+    RETURN NULL;
+"""
+
+# Only the amendment trigger above (one trigger level down) may change a closed entry.
+CLOSED_ENTRY_IS_FINAL = """
+    IF pg_trigger_depth() < 2 THEN
+        RAISE EXCEPTION 'logbook entry % is closed: it changes only through an amendment',
+            OLD.id;
+    END IF;
+    RETURN NEW;
+"""
 
 
 class CallQuerySet(models.QuerySet):
     def in_progress(self):
         return self.filter(ended_at__isnull=True)
 
-    def with_history(self):
-        """Entries with what the logbook shows beside them: two extra queries in all."""
-        return self.select_related("prisoner", "line", "monitor", "contact").prefetch_related(
-            models.Prefetch(
-                "amendments",
-                queryset=Amendment.objects.select_related("author").order_by("created_at"),
-            )
-        )
+    def for_list(self):
+        """Entries with what the logbook shows beside them, in the same query."""
+        return self.select_related("site", "prisoner", "line", "monitor", "contact")
 
 
 @pgtrigger.register(
-    pgtrigger.Protect(
-        name="closed_entry_is_final",
+    pgtrigger.Trigger(
+        name="closed_entry_changes_only_by_amendment",
+        when=pgtrigger.Before,
         operation=pgtrigger.Update,
         condition=pgtrigger.Q(old__ended_at__isnull=False),
+        func=CLOSED_ENTRY_IS_FINAL,
     ),
     pgtrigger.Protect(name="entries_are_never_deleted", operation=pgtrigger.Delete),
+    *refresh_prisoner_contact_triggers(),
 )
 class Call(models.Model):
     """One call attempt: a logbook entry.
 
-    Start and end are the server's clock. Once ended the row is final (a database
-    trigger refuses UPDATE and DELETE); corrections are ``Amendment`` rows, and
-    ``current`` gives the values with the amendments applied.
+    Start and end are the server's clock. Once ended, the row changes only through
+    an ``Amendment``: a database trigger applies each amendment to the amendable
+    columns in the same transaction, so the columns always hold the current values
+    (what every page, rule and report reads), and refuses any other UPDATE or
+    DELETE. The values first recorded are the history's earliest "from" values.
     """
 
     Outcome = Outcome
@@ -482,6 +620,7 @@ class Call(models.Model):
     flag_reason = models.TextField(_("reason for review"), blank=True)
     over_limit = models.BooleanField(_("ran past the limit"), default=False)
     is_makeup = models.BooleanField(_("make-up call"), default=False)
+    amendment_count = models.PositiveIntegerField(_("amendments"), default=0, editable=False)
     transcribed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("transcribed by"),
@@ -534,11 +673,26 @@ class Call(models.Model):
         ]
         indexes = [
             # Logbook page: a site's entries newest first, filtered by date range.
-            models.Index(fields=["site", "-started_at"], name="calls_call_site_idx"),
-            # Policy checks and reports: a prisoner's calls over time.
-            models.Index(fields=["prisoner", "-started_at"], name="calls_call_prisoner_idx"),
-            # Flagged-calls review.
-            models.Index(fields=["site"], condition=Q(flagged=True), name="calls_call_flagged_idx"),
+            models.Index(fields=["site", "-started_at", "-id"], name="calls_call_site_idx"),
+            # Logbook filtered by outcome, newest first.
+            models.Index(
+                fields=["site", "outcome", "-started_at", "-id"], name="calls_call_outcome_idx"
+            ),
+            # Policy checks, the prisoner page and REFRESH_PRISONER_CONTACT: a prisoner's
+            # calls over time.
+            models.Index(fields=["prisoner", "-started_at", "-id"], name="calls_call_prisoner_idx"),
+            # REFRESH_PRISONER_CONTACT: a prisoner's latest call cut off by an alert.
+            models.Index(
+                fields=["prisoner", "-started_at"],
+                condition=Q(outcome="interrupted"),
+                name="calls_call_interrupted_idx",
+            ),
+            # Logbook "flagged only" and the flagged-calls review, newest first.
+            models.Index(
+                fields=["site", "-started_at", "-id"],
+                condition=Q(flagged=True),
+                name="calls_call_flagged_idx",
+            ),
         ]
 
     def __str__(self):
@@ -557,25 +711,23 @@ class Call(models.Model):
         return self.booking_id is None and not self.is_transcribed
 
     @property
-    def current(self) -> dict:
-        """The recorded values with every amendment applied in order.
+    def is_amended(self) -> bool:
+        return self.amendment_count > 0
 
-        Uses ``amendments.all()``: prefetch them (``Call.objects.with_history()``) on lists.
-        """
-        values = {name: getattr(self, name) for name in AMENDABLE_FIELDS}
-        for amendment in self.amendments.all():
-            values.update(amendment.decoded_changes())
-        if values["ended_at"] is not None:
-            values["elapsed"] = values["ended_at"] - values["started_at"]
-        else:
-            values["elapsed"] = None
-        values["outcome_label"] = Outcome(values["outcome"]).label if values["outcome"] else ""
-        return values
+    def amendable_values(self) -> dict:
+        return {name: getattr(self, name) for name in AMENDABLE_FIELDS}
 
 
 @pgtrigger.register(
     pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
     pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+    pgtrigger.Trigger(
+        name="applies_to_entry",
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert,
+        declare=[("entry", "calls_call%ROWTYPE")],
+        func=APPLY_AMENDMENT,
+    ),
 )
 class Amendment(models.Model):
     """A correction of a closed logbook entry: what changed, why, by whom, when."""
@@ -597,20 +749,11 @@ class Amendment(models.Model):
     class Meta:
         verbose_name = _("amendment")
         verbose_name_plural = _("amendments")
-        ordering = ["created_at", "id"]
+        # The order the trigger applied them in.
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="calls_amendment_has_reason"),
         ]
 
     def __str__(self):
         return f"{self.call} ({self.created_at:%Y-%m-%d})"
-
-    def decoded_changes(self) -> dict:
-        """The new values, with datetimes parsed back from JSON."""
-        values = {}
-        for name, change in self.changes.items():
-            value = change["to"]
-            if name in {"started_at", "ended_at"} and value is not None:
-                value = datetime.datetime.fromisoformat(value)
-            values[name] = value
-        return values

@@ -4,11 +4,8 @@ import datetime
 
 from django.db.models import (
     BooleanField,
-    CharField,
-    DateTimeField,
     Exists,
     ExpressionWrapper,
-    F,
     Max,
     OuterRef,
     Prefetch,
@@ -16,8 +13,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 
 from calls.models import (
@@ -29,7 +24,6 @@ from calls.models import (
     CallPolicy,
     CallSlot,
     Line,
-    Outcome,
     ScheduleWindow,
     Suspension,
 )
@@ -77,7 +71,11 @@ def get_window_for_user(*, user, pk) -> ScheduleWindow:
 
 def get_call_for_user(*, user, pk) -> Call:
     return _get_for_user(
-        Call.objects.with_history().select_related("site", "booking__slot__line", "transcribed_by"),
+        Call.objects.for_list()
+        .select_related("booking__slot__line", "transcribed_by")
+        .prefetch_related(
+            Prefetch("amendments", queryset=Amendment.objects.select_related("author"))
+        ),
         site_path="site",
         user=user,
         pk=pk,
@@ -97,46 +95,12 @@ def active_alert(site: Site) -> AirRaidAlert | None:
 def makeup_owed(*, site: Site) -> QuerySet[Prisoner]:
     """Interned prisoners of ``site`` owed a make-up call, longest-owed first.
 
-    A prisoner is owed one when a call of theirs was interrupted by an air-raid
-    alert, or their booking was suspended by one, and no connected call has
-    followed. Each prisoner carries ``owed_since``. One query.
+    Reads the stored ``Prisoner.makeup_owed_since`` (kept by database triggers on
+    calls and bookings). One query.
     """
-    interrupted = (
-        Call.objects.filter(prisoner=OuterRef("pk"), outcome=Outcome.INTERRUPTED_BY_ALERT)
-        .order_by()
-        .values("prisoner")
-        .annotate(latest=Max("started_at"))
-        .values("latest")
-    )
-    suspended = (
-        Booking.objects.filter(prisoner=OuterRef("pk"), status=Booking.Status.SUSPENDED)
-        .order_by()
-        .values("prisoner")
-        .annotate(latest=Max("starts_at"))
-        .values("latest")
-    )
-    connected = (
-        Call.objects.filter(prisoner=OuterRef("pk"), outcome=Outcome.CONNECTED)
-        .order_by()
-        .values("prisoner")
-        .annotate(latest=Max("started_at"))
-        .values("latest")
-    )
-    return (
-        Prisoner.objects.filter(site=site, status=Prisoner.Status.INTERNED)
-        .annotate(
-            owed_since=Greatest(
-                Coalesce(Subquery(interrupted), EPOCH), Coalesce(Subquery(suspended), EPOCH)
-            ),
-            last_connected=Coalesce(Subquery(connected), EPOCH),
-        )
-        .filter(owed_since__gt=F("last_connected"))
-        .order_by("owed_since")
-    )
-
-
-def is_owed_makeup(prisoner: Prisoner) -> bool:
-    return makeup_owed(site=prisoner.site).filter(pk=prisoner.pk).exists()
+    return Prisoner.objects.filter(
+        site=site, status=Prisoner.Status.INTERNED, makeup_owed_since__isnull=False
+    ).order_by("makeup_owed_since", "pk")
 
 
 def slots_in_progress(site: Site, at: datetime.datetime) -> QuerySet[CallSlot]:
@@ -205,6 +169,18 @@ def day_sheet(*, site: Site, day: datetime.date) -> list[tuple[Line, list[CallSl
     return list(sheet.values())
 
 
+def recent_calls(*, prisoner: Prisoner, limit: int = 10) -> QuerySet[Call]:
+    """The prisoner's latest logbook entries, newest first, with line and monitor.
+
+    One query on the prisoner's index, however long the history.
+    """
+    return (
+        Call.objects.filter(prisoner=prisoner)
+        .select_related("line", "monitor")
+        .order_by("-started_at", "-pk")[:limit]
+    )
+
+
 def suspensions_for(prisoner: Prisoner, *, today: datetime.date | None = None):
     """The prisoner's call suspensions, latest first, each with ``is_active`` for ``today``
     (default: today at the prisoner's site) and its author. One query."""
@@ -265,21 +241,6 @@ def calls_in_progress(*, site: Site) -> QuerySet[Call]:
 # --- The logbook ----------------------------------------------------------------------
 
 
-def _amended_value(field: str, output_field):
-    """The value the entry's latest amendment of ``field`` set; NULL when none changed it."""
-    latest = (
-        Amendment.objects.filter(call=OuterRef("pk"), changes__has_key=field)
-        .order_by("-created_at", "-pk")
-        .annotate(value=Cast(KT(f"changes__{field}__to"), output_field))
-        .values("value")[:1]
-    )
-    return Coalesce(Subquery(latest), F(field), output_field=output_field)
-
-
-def _amended_calls(field: str) -> QuerySet:
-    return Amendment.objects.filter(changes__has_key=field).values("call_id")
-
-
 def logbook_entries(
     *,
     user,
@@ -292,41 +253,30 @@ def logbook_entries(
     flagged_only: bool = False,
     reveal_withheld: bool = False,
 ) -> QuerySet[Call]:
-    """Logbook entries of ``sites`` (the user's), newest recorded start first, ready for
-    ``Call.current``: prisoner, line, monitor, contact, site and amendments come with them.
+    """Logbook entries of ``sites`` (the user's), newest first, with prisoner, line,
+    monitor, contact and site in the same query.
 
-    Dates are calendar days at each entry's site. Date, outcome and flag filters
-    apply to the current values, amendments included: each narrows first by the
-    recorded column or by "an amendment changed it", then checks the latest amended
-    value with a subquery on the rows left. ``prisoner_text`` matches as the registry
-    search does (withheld surnames only when ``reveal_withheld``). A page costs three
-    queries: count, entries, amendments.
+    Every filter reads the entries' current values (amendments are applied to the
+    row when made). Dates are calendar days at each entry's site. ``prisoner_text``
+    matches as the registry search does (withheld surnames only when
+    ``reveal_withheld``). Ordered by ``(-started_at, -pk)``, which the site indexes
+    serve, so pages can seek rather than count.
     """
-    entries = Call.objects.with_history().select_related("site").filter(site__in=sites)
+    entries = Call.objects.for_list().filter(site__in=sites)
     if date_from or date_to:
-        entries = entries.alias(current_started_at=_amended_value("started_at", DateTimeField()))
-        amended = Q(pk__in=_amended_calls("started_at"))
         in_range = Q()
         for site in sites:
-            recorded, current = Q(), Q()
+            day = Q(site=site)
             if date_from:
-                start = site.day_start(date_from)
-                recorded &= Q(started_at__gte=start)
-                current &= Q(current_started_at__gte=start)
+                day &= Q(started_at__gte=site.day_start(date_from))
             if date_to:
-                end = site.day_start(date_to + ONE_DAY)
-                recorded &= Q(started_at__lt=end)
-                current &= Q(current_started_at__lt=end)
-            in_range |= Q(site=site) & (recorded | amended) & current
+                day &= Q(started_at__lt=site.day_start(date_to + ONE_DAY))
+            in_range |= day
         entries = entries.filter(in_range)
     if outcome:
-        entries = entries.alias(current_outcome=_amended_value("outcome", CharField())).filter(
-            Q(outcome=outcome) | Q(pk__in=_amended_calls("outcome")), current_outcome=outcome
-        )
+        entries = entries.filter(outcome=outcome)
     if flagged_only:
-        entries = entries.alias(current_flagged=_amended_value("flagged", BooleanField())).filter(
-            Q(flagged=True) | Q(pk__in=_amended_calls("flagged")), current_flagged=True
-        )
+        entries = entries.filter(flagged=True)
     if line is not None:
         entries = entries.filter(line=line)
     if prisoner_text.strip():

@@ -7,13 +7,16 @@ once) are database constraints and row locks, not checks in Python alone.
 ``now`` parameters exist for transcription and tests; live calls use the server clock.
 """
 
+import contextlib
 import datetime
 
+import psycopg
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calls import rules, selectors
 from calls.models import (
@@ -46,6 +49,44 @@ def _constraint_name(error: IntegrityError) -> str:
     return getattr(getattr(error.__cause__, "diag", None), "constraint_name", "") or ""
 
 
+@contextlib.contextmanager
+def refusing_conflicts(refusals: dict[str, str], *, otherwise: str):
+    """Run a write in a savepoint; a constraint it breaks becomes its refusal.
+
+    Two rows that conflict on an exclusion constraint, inserted at the same moment,
+    can make PostgreSQL report ``deadlock detected`` instead of the violation; that
+    too is the conflict, and gets ``otherwise``.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        raise CallError(refusals.get(_constraint_name(error), otherwise)) from None
+    except OperationalError as error:
+        if not isinstance(error.__cause__, psycopg.errors.DeadlockDetected):
+            raise
+        raise CallError(otherwise) from None
+
+
+def _refuse_unless_line_in_service(line_id: int) -> None:
+    """Share-lock the line's row and read ``active`` again: taking a line out of service
+    (which locks the row for update) then waits for this transaction, or this one for
+    it. Lines are locked before prisoners, as ``set_line_active`` does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT active FROM calls_line WHERE id = %s FOR SHARE", [line_id])
+        (active,) = cursor.fetchone()
+    if not active:
+        raise CallError(_("This line is out of service."))
+
+
+def _lock_prisoner(prisoner: Prisoner) -> Prisoner:
+    """The prisoner's row, locked until the transaction ends: the rules that count a
+    prisoner's bookings and calls are checked and applied by one request at a time."""
+    return (
+        Prisoner.objects.select_for_update(of=("self",)).select_related("site").get(pk=prisoner.pk)
+    )
+
+
 # --- Lines and schedule ---------------------------------------------------------------
 
 
@@ -63,12 +104,105 @@ def add_line(*, site: Site, name: str, actor) -> Line:
     return line
 
 
+def _live_bookings_of_line(line: Line, now: datetime.datetime):
+    """Bookings of ``line`` still to be used: booked, slot not over, no call made in it."""
+    return Booking.objects.filter(
+        ~Exists(Call.objects.filter(booking=OuterRef("pk"))),
+        slot__line=line,
+        status=Booking.Status.BOOKED,
+        ends_at__gt=now,
+    )
+
+
 @transaction.atomic
-def set_line_active(*, line: Line, active: bool, actor) -> Line:
+def set_line_active(
+    *,
+    line: Line,
+    active: bool,
+    actor,
+    cancel_bookings: bool = False,
+    now: datetime.datetime | None = None,
+) -> Line:
+    """Put ``line`` in or out of service; ``line`` itself is changed and returned.
+
+    A line out of service takes no bookings and no calls, so its live bookings
+    (slot not over, no call made in it) cannot stay. Taking it out while it holds
+    some is refused with their number (``error.live_bookings``) unless
+    ``cancel_bookings``: then each is suspended, its reason kept in
+    ``cancel_reason``, so its prisoner is owed a make-up call; ``line.suspended_bookings``
+    counts them. Each suspension and the line's change are audited.
+
+    The line's row stays locked (FOR UPDATE) until commit. No booking or call slips
+    in meanwhile as long as ``book_slot`` and ``start_call`` lock that row FOR SHARE
+    before the prisoner's and re-read ``active``: whichever comes second waits, then
+    sees the line out of service, or has its booking counted here. Locks are taken
+    line, prisoners, bookings, the order those two follow, so none of them deadlock.
+    """
+    now = now or timezone.now()
+    list(Line.objects.select_for_update().filter(pk=line.pk).values_list("pk", flat=True))
+    suspended = []
+    if not active:
+        live = _live_bookings_of_line(line, now)
+        candidates = list(live.order_by("pk").values_list("pk", "prisoner_id"))
+        if candidates and not cancel_bookings:
+            count = len(candidates)
+            error = CallError(
+                ngettext(
+                    "“%(line)s” holds %(count)d live booking: cancel it, and its prisoner is "
+                    "owed a make-up call, or keep the line in service.",
+                    "“%(line)s” holds %(count)d live bookings: cancel them, and their "
+                    "prisoners are owed a make-up call, or keep the line in service.",
+                    count,
+                )
+                % {"line": line.name, "count": count}
+            )
+            error.live_bookings = count
+            raise error
+        if candidates:
+            prisoner_ids = sorted({prisoner_id for _pk, prisoner_id in candidates})
+            list(
+                Prisoner.objects.select_for_update()
+                .filter(pk__in=prisoner_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            booking_ids = [pk for pk, _prisoner_id in candidates]
+            list(
+                Booking.objects.select_for_update()
+                .filter(pk__in=booking_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            # Read again under the locks: a call started or a booking cancelled meanwhile
+            # leaves the booking as it is.
+            suspended = list(live.filter(pk__in=booking_ids).values_list("pk", flat=True))
+        reason = _(
+            "Line “%(line)s” taken out of service: booking cancelled, make-up call owed."
+        ) % {"line": line.name}
+        Booking.objects.filter(pk__in=suspended).update(
+            status=Booking.Status.SUSPENDED, cancel_reason=reason
+        )
+        for booking_id in suspended:
+            audit.record(
+                actor=actor,
+                action="calls.booking.suspended",
+                target=Booking(pk=booking_id),
+                site=line.site,
+                data={"reason": reason, "line": line.pk},
+            )
     line.active = active
     line.save(update_fields=["active"])
-    action = "calls.line.activated" if active else "calls.line.deactivated"
-    audit.record(actor=actor, action=action, target=line, site=line.site)
+    if active:
+        audit.record(actor=actor, action="calls.line.activated", target=line, site=line.site)
+    else:
+        audit.record(
+            actor=actor,
+            action="calls.line.deactivated",
+            target=line,
+            site=line.site,
+            data={"suspended_bookings": len(suspended)},
+        )
+    line.suspended_bookings = len(suspended)
     return line
 
 
@@ -175,6 +309,33 @@ def set_call_policy(*, site: Site, effective_from: datetime.date, actor, **terms
     return policy
 
 
+def _overlap_refusal(
+    *, prisoner: Prisoner, starts_on: datetime.date, ends_on: datetime.date
+) -> CallError | None:
+    """The refusal of a suspension of ``prisoner`` over these days, naming the one it
+    would overlap (the earliest); None when it overlaps none."""
+    existing = (
+        Suspension.objects.filter(prisoner=prisoner, starts_on__lte=ends_on, ends_on__gte=starts_on)
+        .order_by("starts_on", "pk")
+        .first()
+    )
+    if existing is None:
+        return None
+    return CallError(
+        _(
+            "The prisoner's calls are already suspended from %(from)s until %(until)s "
+            "(%(reason)s, %(authority)s). Suspensions of one prisoner may not overlap: "
+            "choose days outside that one."
+        )
+        % {
+            "from": existing.starts_on.isoformat(),
+            "until": existing.ends_on.isoformat(),
+            "reason": existing.get_reason_display(),
+            "authority": existing.authority,
+        }
+    )
+
+
 @transaction.atomic
 def suspend_calls(
     *,
@@ -188,22 +349,42 @@ def suspend_calls(
 ) -> Suspension:
     """Stop a prisoner's calls from ``starts_on`` to ``ends_on``.
 
-    Live bookings inside the suspension that have not led to a call are cancelled
-    with the suspension as their reason; ``suspension.cancelled_bookings`` counts them.
+    Refused when it would overlap another suspension of the prisoner, naming that
+    one; a database constraint refuses the same, also for writes that arrive
+    together. Live bookings inside the suspension that have not led to a call are
+    cancelled with the suspension as their reason; ``suspension.cancelled_bookings``
+    counts them. The prisoner's row stays locked until commit, so a booking made at
+    the same moment is either cancelled here or refused by the suspension.
     """
     if ends_on < starts_on:
         raise CallError({"ends_on": _("The suspension must end on or after its first day.")})
     if reason not in Suspension.Reason.values:
         raise CallError({"reason": _("Choose one of the listed reasons.")})
-    suspension = Suspension.objects.create(
-        prisoner=prisoner,
-        reason=reason,
-        authority=authority,
-        document_reference=document_reference,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        created_by=actor,
+    prisoner = (
+        Prisoner.objects.select_for_update(of=("self",)).select_related("site").get(pk=prisoner.pk)
     )
+    dates = {"starts_on": starts_on, "ends_on": ends_on}
+    refusal = _overlap_refusal(prisoner=prisoner, **dates)
+    if refusal is not None:
+        raise refusal
+    try:
+        with transaction.atomic():
+            suspension = Suspension.objects.create(
+                prisoner=prisoner,
+                reason=reason,
+                authority=authority,
+                document_reference=document_reference,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                created_by=actor,
+            )
+    except IntegrityError as error:
+        if _constraint_name(error) != "calls_suspension_no_overlap_per_prisoner":
+            raise
+        refusal = _overlap_refusal(prisoner=prisoner, **dates) or CallError(
+            _("The prisoner's calls are already suspended on some of these days.")
+        )
+        raise refusal from None
     site = prisoner.site
     inside = Booking.objects.select_for_update().filter(
         ~Exists(Call.objects.filter(booking=OuterRef("pk"))),
@@ -274,18 +455,18 @@ def book_slot(
     site = slot.line.site
     if prisoner.site_id != site.pk:
         raise CallError(_("The prisoner is held at another site."))
+    _refuse_unless_line_in_service(slot.line_id)
+    prisoner = _lock_prisoner(prisoner)
     if slot.ends_at <= now:
         raise CallError(_("This slot is over."))
     if slot.suspended_by_id:
         raise CallError(_("This slot was suspended by an air-raid alert."))
-    if not slot.line.active:
-        raise CallError(_("This line is out of service."))
     day = slot.starts_at.astimezone(site.zone).date()
     terms = rules.policy_terms(site, day)
     is_supervisor = has_role(actor, *SUPERVISORS)
     if not is_supervisor and not terms.guards_may_book:
         raise CallError(_("The call policy lets only supervisors book slots."))
-    makeup = selectors.is_owed_makeup(prisoner)
+    makeup = prisoner.is_owed_makeup
     found = rules.refusals(prisoner=prisoner, day=day, terms=terms, makeup=makeup)
     override_reason = override_reason.strip()
     if any(not refusal.overridable for refusal in found):
@@ -296,21 +477,23 @@ def book_slot(
                 rules.Refusal("override", _("To book anyway, give a reason for the override."))
             )
         _raise_refusals(found)
-    try:
-        with transaction.atomic():
-            booking = Booking.objects.create(
-                slot=slot,
-                prisoner=prisoner,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                is_makeup=makeup,
-                override_reason=override_reason if found else "",
-                booked_by=actor,
-            )
-    except IntegrityError as error:
-        if _constraint_name(error) == "calls_booking_no_overlap_per_prisoner":
-            raise CallError(_("This prisoner is already booked at that time.")) from None
-        raise CallError(_("This slot is already booked.")) from None
+    overlap = _("This prisoner is already booked at that time.")
+    with refusing_conflicts(
+        {
+            "calls_booking_one_per_slot": _("This slot is already booked."),
+            "calls_booking_no_overlap_per_prisoner": overlap,
+        },
+        otherwise=overlap,
+    ):
+        booking = Booking.objects.create(
+            slot=slot,
+            prisoner=prisoner,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            is_makeup=makeup,
+            override_reason=override_reason if found else "",
+            booked_by=actor,
+        )
     audit.record(
         actor=actor,
         action="calls.booking.created",
@@ -397,8 +580,8 @@ def start_call(
     day = now.astimezone(site.zone).date()
     if prisoner.site_id != site.pk:
         raise CallError(_("The prisoner is held at another site."))
-    if not line.active:
-        raise CallError(_("This line is out of service."))
+    _refuse_unless_line_in_service(line.pk)
+    prisoner = _lock_prisoner(prisoner)
     if selectors.active_alert(site):
         raise CallError(_("An air-raid alert is in progress: no calls until the all clear."))
     if contact.prisoner_id != prisoner.pk or contact.status != Contact.Status.APPROVED:
@@ -431,31 +614,33 @@ def start_call(
     else:
         if selectors.line_has_booked_slot(line, now):
             raise CallError(_("A booked prisoner holds this line now; use the booking."))
-        makeup = selectors.is_owed_makeup(prisoner)
+        makeup = prisoner.is_owed_makeup
         found = rules.refusals(prisoner=prisoner, day=day, terms=terms, makeup=makeup)
         if found:
             _raise_refusals(found)
         remaining = limit
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                site=site,
-                prisoner=prisoner,
-                contact=contact,
-                number_dialled=contact.phone_number,
-                locality=contact.locality,
-                line=line,
-                booking=booking,
-                policy=terms.policy,
-                started_at=now,
-                deadline=now + remaining,
-                monitor=actor,
-                is_makeup=makeup,
-            )
-    except IntegrityError as error:
-        if _constraint_name(error) == "calls_call_one_in_progress_per_prisoner":
-            raise CallError(_("This prisoner is already on a call.")) from None
-        raise CallError(_("A call is already in progress on this line.")) from None
+    line_busy = _("A call is already in progress on this line.")
+    with refusing_conflicts(
+        {
+            "calls_call_one_in_progress_per_prisoner": _("This prisoner is already on a call."),
+            "calls_call_one_in_progress_per_line": line_busy,
+        },
+        otherwise=line_busy,
+    ):
+        call = Call.objects.create(
+            site=site,
+            prisoner=prisoner,
+            contact=contact,
+            number_dialled=contact.phone_number,
+            locality=contact.locality,
+            line=line,
+            booking=booking,
+            policy=terms.policy,
+            started_at=now,
+            deadline=now + remaining,
+            monitor=actor,
+            is_makeup=makeup,
+        )
     audit.record(
         actor=actor,
         action="calls.call.started",
@@ -605,8 +790,9 @@ def _jsonable(value):
 
 @transaction.atomic
 def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
-    """Correct a closed entry. The entry itself never changes: the amendment records
-    each field's old and new value, the reason, the author and the time."""
+    """Correct a closed entry with an amendment: each field's old and new value, the
+    reason, the author and the time. A database trigger applies it to the entry's
+    columns in this transaction, so ``call`` comes back holding the current values."""
     call = Call.objects.select_for_update().select_related("site").get(pk=call.pk)
     if not may_amend(call, actor):
         raise CallError(_("You may not amend this entry."))
@@ -618,7 +804,7 @@ def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
             _("These fields cannot be amended: %(fields)s.")
             % {"fields": ", ".join(sorted(unknown))}
         )
-    current = call.current
+    current = call.amendable_values()
     diff = {
         name: {"from": _jsonable(current[name]), "to": _jsonable(value)}
         for name, value in changes.items()
@@ -628,7 +814,7 @@ def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
         raise CallError(_("Nothing would change."))
     after = {**current, **{name: changes[name] for name in diff}}
     errors = {}
-    if after["ended_at"] < after["started_at"]:
+    if after["ended_at"] is None or after["ended_at"] < after["started_at"]:
         errors["ended_at"] = _("The call cannot end before it started.")
     if after["outcome"] not in Outcome.values:
         errors["outcome"] = _("Choose an outcome.")
@@ -642,6 +828,7 @@ def amend_call(*, call: Call, changes: dict, reason: str, actor) -> Amendment:
     amendment = Amendment.objects.create(
         call=call, changes=diff, reason=reason.strip(), author=actor
     )
+    call.refresh_from_db()
     audit.record(
         actor=actor,
         action="calls.call.amended",

@@ -92,6 +92,15 @@ class Prisoner(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.INTERNED, editable=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Derived from the logbook and kept by database triggers on calls and bookings
+    # (``calls.models.REFRESH_PRISONER_CONTACT``), so that the desk and the reports
+    # read one stored value instead of scanning every prisoner's history.
+    last_connected_at = models.DateTimeField(
+        _("last connected call"), null=True, blank=True, editable=False
+    )
+    makeup_owed_since = models.DateTimeField(
+        _("make-up call owed since"), null=True, blank=True, editable=False
+    )
 
     objects = PrisonerQuerySet.as_manager()
 
@@ -136,6 +145,12 @@ class Prisoner(models.Model):
             models.Index(
                 fields=["site", "status", "housing_unit"], name="prisoners_site_status_idx"
             ),
+            # The desk's make-up list: a site's prisoners owed a make-up call, longest first.
+            models.Index(
+                fields=["site", "makeup_owed_since"],
+                condition=Q(makeup_owed_since__isnull=False),
+                name="prisoners_makeup_owed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -153,6 +168,10 @@ class Prisoner(models.Model):
         if self.identity == self.Identity.ALIAS:
             return self.alias
         return self.full_name
+
+    @property
+    def is_owed_makeup(self) -> bool:
+        return self.makeup_owed_since is not None
 
     @property
     def is_withheld(self) -> bool:

@@ -1,5 +1,7 @@
 """Reads of the prisoner registry, always limited to the sites a staff member serves."""
 
+import re
+
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -52,6 +54,10 @@ def contacts_of(*, prisoner: Prisoner) -> list[Contact]:
     )
 
 
+# An ISN as ``prisoners.services.register_prisoner`` issues it: site code, dash, five digits.
+WHOLE_ISN = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}-\d{5,}")
+
+
 def prisoner_search(
     *,
     user,
@@ -65,8 +71,9 @@ def prisoner_search(
 
     A Cyrillic query is also transliterated, so "Олександр" and "Oleksandr" find
     the same prisoners. Unless ``reveal_withheld``, withheld identities match only
-    on what may be shown of them (ISN, first name, alias). Matching is a
-    case-insensitive substring scan; at tens of thousands of rows that stays in
+    on what may be shown of them (ISN, first name, alias). A whole ISN as issued
+    (``MC-00042``) is looked up on its unique index; anything else is a
+    case-insensitive substring scan, which at tens of thousands of rows stays in
     milliseconds (see bench/prisoner_search.py).
     """
     prisoners = visible_prisoners(user=user).select_related("site")
@@ -76,6 +83,8 @@ def prisoner_search(
         prisoners = prisoners.filter(housing_unit=housing_unit)
     if status:
         prisoners = prisoners.filter(status=status)
+    if WHOLE_ISN.fullmatch(text.strip()):
+        return prisoners.filter(isn=text.strip().upper()).order_by("isn")
     for word in text.split():
         latin = to_latin(word)
         shown_to_all = (

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from calls.selectors import suspensions_for
+from calls.selectors import recent_calls, suspensions_for
 from camp import audit
 from camp.forms import add_service_error
 from camp.roles import STAFF, SUPERVISORS, is_supervisor, role_required
@@ -124,7 +124,8 @@ def _render_detail(
     """The detail page; after a refused change, with that change's form and its errors.
 
     ``contact_form`` and ``contact_error`` name the contact they belong to. Three
-    queries of its own (status history, contacts, audit history), none per contact.
+    queries of its own (status history, contacts, audit history, suspensions, recent
+    calls), none per contact or call.
     """
     supervisor = is_supervisor(request.user)
     reveal = _reveals(request.user, prisoner)
@@ -166,6 +167,7 @@ def _render_detail(
             else None,
             "audit_entries": list(audit.history_for(prisoner)),
             "suspensions": list(suspensions_for(prisoner)),
+            "recent_calls": list(recent_calls(prisoner=prisoner)),
         },
     )
 

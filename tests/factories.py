@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from calls.models import Booking, Call, CallSlot, Line
+from calls.models import AirRaidAlert, Booking, Call, CallSlot, Line, ScheduleWindow
 from camp.models import Site, User
 from prisoners.models import Contact, Prisoner
 from prisoners.transliteration import to_latin
@@ -134,3 +134,28 @@ class CallFactory(factory.django.DjangoModelFactory):
     outcome = Call.Outcome.CONNECTED
     language = "ru"
     monitor = factory.SubFactory(UserFactory)
+
+
+class ScheduleWindowFactory(factory.django.DjangoModelFactory):
+    """Mondays 09:00–10:00 in 15-minute slots unless told otherwise."""
+
+    class Meta:
+        model = ScheduleWindow
+
+    line = factory.SubFactory(LineFactory)
+    weekday = ScheduleWindow.Weekday.MONDAY
+    starts_at = datetime.time(9, 0)
+    ends_at = datetime.time(10, 0)
+    slot_minutes = 15
+
+
+class AirRaidAlertFactory(factory.django.DjangoModelFactory):
+    """An alert in progress, sounded ten minutes ago. Saves directly: no call is
+    interrupted and no slot suspended; use calls.services.start_alert for that."""
+
+    class Meta:
+        model = AirRaidAlert
+
+    site = factory.SubFactory(SiteFactory)
+    started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(minutes=10))
+    started_by = factory.SubFactory(UserFactory)

@@ -47,6 +47,32 @@ class LineForm(forms.Form):
         return self.cleaned_data["name"].strip()
 
 
+class LineServiceForm(forms.Form):
+    """Put a line in or out of service.
+
+    The wanted state is sent, not flipped, so a repeated submission changes nothing
+    more. ``bookings`` is the supervisor's answer when the line to take out still
+    holds live bookings: cancel them, or keep the line in service.
+    """
+
+    CANCEL_BOOKINGS = "cancel"
+    KEEP_IN_SERVICE = "keep"
+
+    active = forms.TypedChoiceField(
+        label=_("In service"),
+        choices=[("1", _("In service")), ("0", _("Out of service"))],
+        coerce=lambda value: value == "1",
+    )
+    bookings = forms.ChoiceField(
+        label=_("Live bookings"),
+        required=False,
+        choices=[
+            (CANCEL_BOOKINGS, _("Cancel them and take the line out of service")),
+            (KEEP_IN_SERVICE, _("Keep the line in service")),
+        ],
+    )
+
+
 class WindowForm(forms.Form):
     line = forms.ModelChoiceField(label=_("Line"), queryset=Line.objects.none())
     weekday = forms.TypedChoiceField(label=_("Weekday"), choices=Weekday.choices, coerce=int)

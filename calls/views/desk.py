@@ -36,6 +36,7 @@ class SlotState(models.TextChoices):
     DONE = "done", gettext_lazy("Call made")
     NO_SHOW = "no_show", gettext_lazy("No-show")
     SUSPENDED = "suspended", gettext_lazy("Suspended by alert")
+    LINE_OUT = "line_out", gettext_lazy("Line out of service")
 
 
 # Bootstrap badge of each state.
@@ -47,6 +48,17 @@ STATE_BADGES = {
     SlotState.DONE: "text-bg-secondary",
     SlotState.NO_SHOW: "text-bg-warning",
     SlotState.SUSPENDED: "text-bg-danger",
+    SlotState.LINE_OUT: "text-bg-dark",
+}
+
+# What the guard reads under a booked slot that no action can serve any more.
+LINE_OUT_NOTES = {
+    Booking.Status.SUSPENDED: gettext_lazy(
+        "Line out of service — booking cancelled, make-up call owed."
+    ),
+    Booking.Status.BOOKED: gettext_lazy(
+        "Line out of service — no call in this slot; a supervisor decides on a make-up call."
+    ),
 }
 
 
@@ -60,6 +72,8 @@ class DeskSlot:
     is_over: bool
     can_start: bool
     can_no_show: bool
+    # Why a booked slot offers no action, when its state alone does not say.
+    note: str = ""
 
     @property
     def badge(self) -> str:
@@ -91,10 +105,16 @@ def _desk_slot(
         state = SlotState.NO_SHOW
     elif booking.has_open_call:
         state = SlotState.IN_CALL
+    elif booking.status == Booking.Status.SUSPENDED and not suspended:
+        # Outside an alert, only taking its line out of service suspends a booking.
+        state = SlotState.LINE_OUT
     elif booking.status == Booking.Status.SUSPENDED or (suspended and not booking.has_calls):
         state = SlotState.SUSPENDED
     elif booking.has_calls:
         state = SlotState.DONE
+    elif not slot.line.active:
+        # Booked before the line went out of service, and not cancelled then.
+        state = SlotState.LINE_OUT
     else:
         state = SlotState.BOOKED
     live = (
@@ -114,6 +134,7 @@ def _desk_slot(
         and slot.line_id not in busy_lines
         and slot.starts_at - EARLY_START <= now < slot.ends_at,
         can_no_show=live and not booking.has_calls and slot.starts_at <= now,
+        note=LINE_OUT_NOTES[booking.status] if state == SlotState.LINE_OUT else "",
     )
 
 
@@ -262,7 +283,7 @@ def call_start(request):
             "prisoner": prisoner,
             "booking": booking,
             "booking_is_live": booking is None or booking.status == Booking.Status.BOOKED,
-            "owed_makeup": booking is None and selectors.is_owed_makeup(prisoner),
+            "owed_makeup": booking is None and prisoner.is_owed_makeup,
         },
     )
 

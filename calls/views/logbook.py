@@ -5,7 +5,6 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -16,10 +15,12 @@ from calls.forms.logbook import AmendCallForm, LogbookFilterForm, TranscribeCall
 from calls.models import AMENDABLE_FIELDS, ONE_DAY, Call, Outcome
 from camp import audit
 from camp.forms import add_service_error
+from camp.pagination import bounded_count, keyset_page
 from camp.roles import STAFF, is_supervisor, role_required
 
 PAGE_SIZE = 50
-# "Show all for printing" lists a whole day (or range) on one page up to this many entries.
+# "Show all for printing" lists a whole day (or range) on one page up to this many
+# entries; the count of entries stops there too ("more than 1,000").
 PRINT_LIMIT = 1000
 
 
@@ -42,13 +43,10 @@ def _prisoner_name(prisoner, *, reveal: bool) -> str:
 
 
 def _entry(call: Call, *, reveal: bool) -> dict:
-    current = call.current
     return {
         "call": call,
-        "current": current,
-        "elapsed": format_elapsed(current["elapsed"]),
+        "elapsed": format_elapsed(call.elapsed),
         "prisoner_name": _prisoner_name(call.prisoner, reveal=reveal),
-        "amended": bool(call.amendments.all()),
     }
 
 
@@ -69,7 +67,7 @@ def logbook(request):
     sites = list(request.user.sites.all())
     form = LogbookFilterForm(request.GET, sites=sites)
     reveal = is_supervisor(request.user)
-    per_page = PAGE_SIZE
+    show_all = False
     if form.is_valid():
         filters = form.cleaned_data
         entries = selectors.logbook_entries(
@@ -83,19 +81,25 @@ def logbook(request):
             flagged_only=filters["flagged"],
             reveal_withheld=reveal,
         )
-        if request.GET.get("all") == "1":
-            if entries.count() <= PRINT_LIMIT:
-                per_page = PRINT_LIMIT
-            else:
-                messages.warning(
-                    request,
-                    _("More than %(limit)d entries: narrow the dates to print them on one page.")
-                    % {"limit": PRINT_LIMIT},
-                )
     else:
         filters = {}
         entries = Call.objects.none()
-    page = Paginator(entries, per_page).get_page(request.GET.get("page"))
+    count = bounded_count(entries, PRINT_LIMIT)
+    if request.GET.get("all") == "1":
+        if count <= PRINT_LIMIT:
+            show_all = True
+        else:
+            messages.warning(
+                request,
+                _("More than %(limit)d entries: narrow the dates to print them on one page.")
+                % {"limit": PRINT_LIMIT},
+            )
+    if show_all:
+        page = keyset_page(entries, field="started_at", cursor="", size=PRINT_LIMIT)
+    else:
+        page = keyset_page(
+            entries, field="started_at", cursor=request.GET.get("page", ""), size=PAGE_SIZE
+        )
     date_from, date_to = filters.get("from"), filters.get("to")
     today = request.site.today() if request.site else timezone.localdate()
     day_links = None
@@ -111,7 +115,9 @@ def logbook(request):
         {
             "form": form,
             "sites": sites,
-            "page_obj": page,
+            "page": page,
+            "count": count,
+            "count_is_bounded": count > PRINT_LIMIT,
             "entries": [_entry(call, reveal=reveal) for call in page.object_list],
             "show_site": len(sites) > 1,
             "date_from": date_from,
@@ -125,7 +131,7 @@ def logbook(request):
                 **{**dict.fromkeys(form.errors), "from": today, "to": today},
             ),
             "day_links": day_links,
-            "show_all": per_page == PRINT_LIMIT,
+            "show_all": show_all,
             "all_query": _query(request.GET, page=None, all="1"),
             "print_limit": PRINT_LIMIT,
             "query_without_page": f"{without_page}&" if without_page else "",
@@ -177,26 +183,30 @@ def call_detail(request, pk):
     """One entry: recorded and current values, amendments, transcription and audit history."""
     call = selectors.get_call_for_user(user=request.user, pk=pk)
     zone = call.site.zone
-    current = call.current
+    # The value first recorded is the "from" of the earliest amendment that changed it.
+    recorded = call.amendable_values()
+    for amendment in list(call.amendments.all())[::-1]:
+        recorded.update({name: change["from"] for name, change in amendment.changes.items()})
+    if isinstance(recorded["started_at"], str):
+        recorded["started_at"] = datetime.datetime.fromisoformat(recorded["started_at"])
+    if isinstance(recorded["ended_at"], str):
+        recorded["ended_at"] = datetime.datetime.fromisoformat(recorded["ended_at"])
     values = []
     for name in AMENDABLE_FIELDS:
-        recorded = _display(name, getattr(call, name), zone)
-        shown = _display(name, current[name], zone)
+        first = _display(name, recorded[name], zone)
+        shown = _display(name, getattr(call, name), zone)
         values.append(
-            {
-                "label": _label(name),
-                "recorded": recorded,
-                "current": shown,
-                "amended": recorded != shown,
-            }
+            {"label": _label(name), "recorded": first, "current": shown, "amended": first != shown}
         )
-    recorded_elapsed = format_elapsed(call.elapsed) if call.ended_at else ""
+    recorded_elapsed = (
+        format_elapsed(recorded["ended_at"] - recorded["started_at"]) if call.ended_at else ""
+    )
     values.append(
         {
             "label": _("Time elapsed"),
             "recorded": recorded_elapsed or "—",
-            "current": format_elapsed(current["elapsed"]) or "—",
-            "amended": recorded_elapsed != format_elapsed(current["elapsed"]),
+            "current": format_elapsed(call.elapsed) or "—",
+            "amended": recorded_elapsed != format_elapsed(call.elapsed),
         }
     )
     amendments = [
@@ -222,7 +232,6 @@ def call_detail(request, pk):
             "calls/call_detail.html",
             {
                 "call": call,
-                "current": current,
                 "prisoner_name": _prisoner_name(call.prisoner, reveal=is_supervisor(request.user)),
                 "values": values,
                 "amendments": amendments,
@@ -247,7 +256,7 @@ def call_amend(request, pk):
     # Date-times are entered and shown on the clock of the entry's site.
     with timezone.override(call.site.zone):
         form = AmendCallForm(
-            request.POST if request.method == "POST" else None, current=call.current
+            request.POST if request.method == "POST" else None, current=call.amendable_values()
         )
         if form.is_valid():
             try:

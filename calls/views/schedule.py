@@ -24,6 +24,7 @@ from calls.forms.schedule import (
     CancelBookingForm,
     GenerateSlotsForm,
     LineForm,
+    LineServiceForm,
     PolicyForm,
     SuspensionForm,
     WindowForm,
@@ -145,20 +146,61 @@ def line_add(request):
 @require_POST
 @role_required(*SUPERVISORS)
 def line_toggle(request, pk):
+    """Put a line in or out of service.
+
+    A line that still holds live bookings is not taken out at once: the answer is
+    a page that says how many and asks to cancel them or keep the line in service.
+    """
     line = selectors.get_line_for_user(user=request.user, pk=pk)
-    # The wanted state is sent, not flipped, so a repeated submission changes nothing more.
-    wanted = request.POST.get("active")
-    if wanted not in {"0", "1"}:
+    form = LineServiceForm(request.POST)
+    if not form.is_valid():
         messages.error(request, _("Choose whether the line is in service."))
         return redirect("calls:schedule")
-    services.set_line_active(line=line, active=wanted == "1", actor=request.user)
+    active, answer = form.cleaned_data["active"], form.cleaned_data["bookings"]
+    if not active and answer == LineServiceForm.KEEP_IN_SERVICE:
+        messages.info(
+            request, _("“%(name)s” stays in service; its bookings stand.") % {"name": line.name}
+        )
+        return redirect("calls:schedule")
+    try:
+        line = services.set_line_active(
+            line=line,
+            active=active,
+            actor=request.user,
+            cancel_bookings=answer == LineServiceForm.CANCEL_BOOKINGS,
+        )
+    except CallError as error:
+        live_bookings = getattr(error, "live_bookings", 0)
+        if not live_bookings:
+            messages.error(request, " ".join(error.messages))
+            return redirect("calls:schedule")
+        return render(
+            request,
+            "calls/line_service_confirm.html",
+            {
+                "line": line,
+                "refusal": " ".join(error.messages),
+                "live_bookings": live_bookings,
+                "cancel_value": LineServiceForm.CANCEL_BOOKINGS,
+                "keep_value": LineServiceForm.KEEP_IN_SERVICE,
+            },
+        )
     if line.active:
         messages.success(request, _("“%(name)s” is in service.") % {"name": line.name})
-    else:
-        messages.success(
+        return redirect("calls:schedule")
+    messages.success(
+        request,
+        _("“%(name)s” is out of service; no new slots are generated for it.") % {"name": line.name},
+    )
+    if line.suspended_bookings:
+        messages.warning(
             request,
-            _("“%(name)s” is out of service; no new slots are generated for it.")
-            % {"name": line.name},
+            ngettext(
+                "%(count)d booking was cancelled; its prisoner is owed a make-up call.",
+                "%(count)d bookings were cancelled; their prisoners are owed a make-up call.",
+                line.suspended_bookings,
+            )
+            % {"count": line.suspended_bookings},
         )
     return redirect("calls:schedule")
 

@@ -117,7 +117,7 @@ def test_alert_from_siren_to_make_up_call(site, guard, supervisor):
         connected_booking.pk: Booking.Status.BOOKED,
     }
     assert _owed(site) == {in_call.pk, waiting.pk, later.pk}
-    owed_since = {p.pk: p.owed_since for p in selectors.makeup_owed(site=site)}
+    owed_since = {p.pk: p.makeup_owed_since for p in selectors.makeup_owed(site=site)}
     assert owed_since[in_call.pk] == siren - 3 * MINUTE
 
     # The monthly maximum and the interval would refuse an ordinary call ...

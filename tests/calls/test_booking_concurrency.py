@@ -6,10 +6,8 @@ hold under these races.
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from calls import services
@@ -17,35 +15,10 @@ from calls.models import Booking, CallSlot
 from calls.services import CallError
 from camp.models import AuditEntry, User
 from prisoners.models import Prisoner
+from tests.concurrency import run_together
 from tests.factories import CallSlotFactory, ContactFactory, LineFactory, PrisonerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def run_together(jobs):
-    """Run each job in its own thread and connection, released at once by a barrier.
-
-    Returns, per job, the booking made or the CallError raised.
-    """
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as error:  # CallError expected; anything else fails the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def booking_job(*, slot_pk, prisoner_pk, actor_pk):

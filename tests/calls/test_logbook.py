@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import Call
+from calls.views import logbook as logbook_views
 from camp.roles import Role
 from prisoners.models import Prisoner
 from tests.factories import (
@@ -367,19 +368,44 @@ def test_line_of_another_site_is_not_a_filter_choice(supervisor_client, other_si
     assert "line" in response.context["form"].errors
 
 
-def test_bad_page_number_shows_a_page(supervisor_client, entry):
-    response = supervisor_client.get(reverse("calls:logbook"), {"page": "abc"})
+@pytest.mark.parametrize("page", ["abc", "2", "<2026-13-01T00:00:00+00:00~1", "<x~y", "oldest~"])
+def test_bad_page_cursor_shows_the_newest_page(supervisor_client, entry, page):
+    response = supervisor_client.get(reverse("calls:logbook"), {"page": page})
     assert _listed(response) == [entry.pk]
 
 
-def test_logbook_is_paginated_by_fifty(supervisor_client, supervisor, line):
-    _batch(51, line=line, staff=supervisor)
-    first = supervisor_client.get(reverse("calls:logbook"))
-    assert len(_listed(first)) == 50
-    second = supervisor_client.get(reverse("calls:logbook"), {"page": 2})
-    assert len(_listed(second)) == 1
-    every = supervisor_client.get(reverse("calls:logbook"), {"all": "1"})
-    assert len(_listed(every)) == 51
+def test_logbook_is_paginated_by_fifty_newest_first(supervisor_client, supervisor, line):
+    calls = _batch(120, line=line, staff=supervisor)
+    newest_first = [call.pk for call in sorted(calls, key=lambda c: (c.started_at, c.pk))][::-1]
+    url = reverse("calls:logbook")
+    first = supervisor_client.get(url)
+    assert _listed(first) == newest_first[:50]
+    assert first.context["page"].newer is None
+    second = supervisor_client.get(url, {"page": first.context["page"].older})
+    assert _listed(second) == newest_first[50:100]
+    third = supervisor_client.get(url, {"page": second.context["page"].older})
+    assert _listed(third) == newest_first[100:]
+    assert third.context["page"].older is None
+    back = supervisor_client.get(url, {"page": third.context["page"].newer})
+    assert _listed(back) == newest_first[50:100]
+    oldest = supervisor_client.get(url, {"page": "oldest"})
+    assert _listed(oldest) == newest_first[-50:]
+    assert oldest.context["page"].older is None
+    assert (
+        _listed(supervisor_client.get(url, {"page": oldest.context["page"].newer}))
+        == (newest_first[20:70])
+    )
+    every = supervisor_client.get(url, {"all": "1"})
+    assert _listed(every) == newest_first
+    assert "120 entries" in every.content.decode()
+
+
+def test_logbook_count_stops_at_the_print_limit(supervisor_client, supervisor, line, monkeypatch):
+    _batch(4, line=line, staff=supervisor)
+    monkeypatch.setattr(logbook_views, "PRINT_LIMIT", 3)
+    response = supervisor_client.get(reverse("calls:logbook"), {"all": "1"})
+    assert "More than 3 entries" in response.content.decode()
+    assert len(_listed(response)) == 4
 
 
 def test_logbook_query_count_does_not_grow_with_entries(supervisor_client, supervisor, line):

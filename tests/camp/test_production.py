@@ -88,7 +88,7 @@ def _wait_until_healthy(base_url: str, server: subprocess.Popen, log_path) -> No
 
 
 @pytest.fixture
-def production_server(transactional_db, tmp_path):
+def production_server(django_db_serialized_rollback, transactional_db, tmp_path):
     """Bootstrap as `make bootstrap` does, check --deploy, then serve with gunicorn and DEBUG=0.
 
     Yields the base URL. The server uses the test database, so it sees what the test

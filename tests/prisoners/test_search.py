@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from prisoners.models import Prisoner
+from prisoners.selectors import prisoner_search
 from tests.factories import PrisonerFactory, SiteFactory
 
 
@@ -89,3 +90,17 @@ def test_guard_cannot_find_a_withheld_prisoner_by_surname(
     assert found(guard_client, q=isn) == [isn]
     assert found(supervisor_client, q="Засекреченко") == [isn]
     assert found(administrator_client, q="Zasekrechenko") == [isn]
+
+
+def test_a_whole_isn_is_looked_up_on_its_index(supervisor, registry, other_site):
+    PrisonerFactory(site=other_site, isn="SC-00001")
+    exact = prisoner_search(user=supervisor, text=" nc-00002 ")
+    assert [p.isn for p in exact] == ["NC-00002"]
+    sql = str(exact.query)
+    assert '"prisoners_prisoner"."isn" = NC-00002' in sql
+    assert "LIKE" not in sql
+    # Part of an ISN still searches as text; another site's prisoner is never found.
+    partial = prisoner_search(user=supervisor, text="NC-0000")
+    assert "LIKE" in str(partial.query)
+    assert {"NC-00001", "NC-00002", "NC-00003"} <= {p.isn for p in partial}
+    assert not prisoner_search(user=supervisor, text="SC-00001").exists()
