@@ -31,7 +31,8 @@ from camp.models import Site
 from prisoners.models import Prisoner
 from prisoners.selectors import prisoner_search
 
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# A logbook search finding at most this many prisoners filters by their ids.
+FEW_PRISONERS = 200
 
 
 def _get_for_user(queryset: QuerySet, *, site_path: str, user, pk):
@@ -200,13 +201,30 @@ def suspensions_for(prisoner: Prisoner, *, today: datetime.date | None = None):
 # --- The desk -------------------------------------------------------------------------
 
 
-def desk_slots(*, site: Site, day: datetime.date) -> list[CallSlot]:
+def desk_slots(
+    *,
+    site: Site,
+    day: datetime.date,
+    now: datetime.datetime | None = None,
+    ahead: datetime.timedelta | None = None,
+) -> list[CallSlot]:
     """The slots of ``site`` on ``day`` by line name and time, each with its line. Two queries.
 
-    ``slot.live_bookings`` holds the slot's booking unless cancelled (at most one),
-    with its prisoner and what happened in it: ``has_open_call``, ``has_calls`` and
-    ``last_outcome`` (of the latest ended call, or None).
+    With ``now`` and ``ahead``, only what the desk acts on: slots not yet over that
+    start within ``ahead``, and slots over whose booking still waits for a call or a
+    no-show. ``slot.live_bookings`` holds the slot's booking unless cancelled (at
+    most one), with its prisoner and what happened in it: ``has_open_call``,
+    ``has_calls`` and ``last_outcome`` (of the latest ended call, or None).
     """
+    slots = CallSlot.objects.for_day(site, day)
+    if ahead is not None:
+        waiting = Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.BOOKED).exclude(
+            Exists(Call.objects.filter(booking=OuterRef("pk")))
+        )
+        slots = slots.filter(
+            Q(ends_at__gt=now, starts_at__lt=now + ahead)
+            | Q(ends_at__lte=now, suspended_by__isnull=True) & Exists(waiting)
+        )
     calls = Call.objects.filter(booking=OuterRef("pk"))
     live = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
@@ -220,8 +238,7 @@ def desk_slots(*, site: Site, day: datetime.date) -> list[CallSlot]:
         )
     )
     return list(
-        CallSlot.objects.for_day(site, day)
-        .select_related("line")
+        slots.select_related("line")
         .prefetch_related(Prefetch("bookings", queryset=live, to_attr="live_bookings"))
         .order_by("line__name", "starts_at")
     )
@@ -281,7 +298,13 @@ def logbook_entries(
         entries = entries.filter(line=line)
     if prisoner_text.strip():
         prisoners = prisoner_search(user=user, text=prisoner_text, reveal_withheld=reveal_withheld)
-        entries = entries.filter(prisoner__in=prisoners)
+        # The planner cannot tell how few prisoners a search finds; given their ids it
+        # reads just their entries from the prisoner index instead of walking the site's.
+        found = list(prisoners.values_list("pk", flat=True)[: FEW_PRISONERS + 1])
+        if len(found) <= FEW_PRISONERS:
+            entries = entries.filter(prisoner_id__in=found)
+        else:
+            entries = entries.filter(prisoner__in=prisoners)
     return entries.order_by("-started_at", "-pk")
 
 

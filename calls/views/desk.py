@@ -26,6 +26,8 @@ from camp.roles import STAFF, role_required
 
 # The countdown turns to a warning this long before the time limit.
 WARN_BEFORE = datetime.timedelta(minutes=2)
+# The desk lists the slots starting within this time; the rest of the day is one click away.
+DESK_AHEAD = datetime.timedelta(hours=2)
 
 
 class SlotState(models.TextChoices):
@@ -179,11 +181,14 @@ def _no_site(request):
 @require_GET
 @role_required(*STAFF)
 def desk(request):
-    """Today at the desk's site. A fixed number of queries however many slots and calls."""
+    """Today at the desk's site: the slots of the coming hours and those still waiting
+    for an action, or with ``?day=all`` every slot of the day. A fixed number of
+    queries however many slots and calls."""
     site = request.site
     if site is None:
         return _no_site(request)
     now = timezone.now()
+    whole_day = request.GET.get("day") == "all"
     alert = selectors.active_alert(site)
     calls = list(selectors.calls_in_progress(site=site))
     for call in calls:
@@ -196,7 +201,9 @@ def desk(request):
     busy_lines = {call.line_id for call in calls}
     rows = [
         _desk_slot(slot, now=now, alert_active=alert is not None, busy_lines=busy_lines)
-        for slot in selectors.desk_slots(site=site, day=site.today())
+        for slot in selectors.desk_slots(
+            site=site, day=site.today(), now=now, ahead=None if whole_day else DESK_AHEAD
+        )
     ]
     for row in rows:
         lines[row.slot.line_id].slots.append(row)
@@ -215,6 +222,8 @@ def desk(request):
             "calls": calls,
             "lines": list(lines.values()),
             "next_due": next_due,
+            "whole_day": whole_day,
+            "ahead_hours": DESK_AHEAD.seconds // 3600,
             "makeup": list(selectors.makeup_owed(site=site)),
             "suspended": list(selectors.suspended_today(site=site, day=site.today())),
             "unscheduled_form": UnscheduledCallForm(site=site),

@@ -215,7 +215,7 @@ def test_desk_shows_each_slot_with_its_state(guard_client, site, guard):
     suspended.status = Booking.Status.SUSPENDED
     suspended.save()
 
-    response = guard_client.get(DESK)
+    response = guard_client.get(DESK, {"day": "all"})
 
     assert response.status_code == 200
     rows = _rows(response)
@@ -776,3 +776,24 @@ def test_a_slot_holds_several_attempts_within_its_time(guard, site, line):
     second.refresh_from_db()
     assert not second.over_limit
     assert list(booking.calls.order_by("started_at")) == [first, second]
+
+
+def test_desk_lists_the_coming_hours_and_what_still_waits(guard_client, site):
+    line = LineFactory(site=site, name="L1")
+    now_booked = booked_slot(line=line, starts_in=-5)
+    later = CallSlotFactory(line=line, starts_at=timezone.now() + 100 * MINUTE)
+    tonight = CallSlotFactory(line=line, starts_at=timezone.now() + 150 * MINUTE)
+    unused = CallSlotFactory(line=line, starts_at=timezone.now() - 40 * MINUTE)
+    waiting = booked_slot(line=line, starts_in=-70)
+    done = booked_slot(line=line, starts_in=-100)
+    CallFactory(line=line, prisoner=done.prisoner, booking=done, started_at=done.starts_at)
+
+    response = guard_client.get(DESK)
+
+    listed = set(_rows(response))
+    assert listed == {now_booked.slot.pk, later.pk, waiting.slot.pk}
+    assert _rows(response)[waiting.slot.pk].can_no_show
+    content = response.content.decode()
+    assert f"{DESK}?day=all" in content
+    whole_day = guard_client.get(DESK, {"day": "all"})
+    assert {tonight.pk, unused.pk, done.slot.pk} <= set(_rows(whole_day))
