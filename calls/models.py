@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
 from camp.models import Site
 from prisoners.models import Contact, Prisoner
 
@@ -475,56 +476,21 @@ AMENDABLE_FIELD_TYPES = {
 AMENDABLE_FIELDS = list(AMENDABLE_FIELD_TYPES)
 
 
-def _amendment_value(field: str, key: str) -> str:
-    return f"(NEW.changes -> '{field}' ->> '{key}')::{AMENDABLE_FIELD_TYPES[field]}"
-
-
 # An amendment, however inserted, is checked against the entry and applied to it in
-# the same statement: each "from" must be the entry's value now, and the entry's
-# columns then hold the current values that every page, rule and report reads.
-APPLY_AMENDMENT = f"""
-    SELECT * INTO entry FROM calls_call WHERE id = NEW.call_id FOR UPDATE;
+# the same statement (camp.amendments): the entry's columns then hold the current
+# values that every page, rule and report reads.
+APPLY_AMENDMENT = apply_amendment_sql(
+    entry_table="calls_call",
+    entry_column="call_id",
+    field_types=AMENDABLE_FIELD_TYPES,
+    check_entry="""
     IF entry.ended_at IS NULL THEN
         RAISE EXCEPTION 'logbook entry % is in progress and cannot be amended', NEW.call_id;
-    END IF;
-    IF jsonb_typeof(NEW.changes) <> 'object' OR NEW.changes = '{{}}'::jsonb OR EXISTS (
-        SELECT 1 FROM jsonb_each(NEW.changes) AS change(field, value)
-        WHERE change.field <> ALL (ARRAY[{", ".join(f"'{f}'" for f in AMENDABLE_FIELDS)}])
-           OR jsonb_typeof(change.value) <> 'object'
-           OR NOT change.value ?& ARRAY['from', 'to']
-    ) THEN
-        RAISE EXCEPTION 'amendment of entry %: changes must map amendable fields to '
-                        '{{"from": ..., "to": ...}}', NEW.call_id;
-    END IF;
-    IF {
-    " OR ".join(
-        f"(NEW.changes ? '{f}' AND {_amendment_value(f, 'from')} IS DISTINCT FROM entry.{f})"
-        for f in AMENDABLE_FIELDS
-    )
-} THEN
-        RAISE EXCEPTION 'amendment of entry %: a "from" value is not the entry''s current value',
-            NEW.call_id;
-    END IF;
-    UPDATE calls_call SET
-        {
-    ("," + chr(10) + "        ").join(
-        f"{f} = CASE WHEN NEW.changes ? '{f}' THEN {_amendment_value(f, 'to')} ELSE {f} END"
-        for f in AMENDABLE_FIELDS
-    )
-},
-        amendment_count = amendment_count + 1
-    WHERE id = NEW.call_id;
-    RETURN NULL;
-"""
-
-# Only the amendment trigger above (one trigger level down) may change a closed entry.
-CLOSED_ENTRY_IS_FINAL = """
-    IF pg_trigger_depth() < 2 THEN
-        RAISE EXCEPTION 'logbook entry % is closed: it changes only through an amendment',
-            OLD.id;
-    END IF;
-    RETURN NEW;
-"""
+    END IF;""",
+)
+CLOSED_ENTRY_IS_FINAL = changes_only_by_amendment_sql(
+    "logbook entry % is closed: it changes only through an amendment"
+)
 
 
 class CallQuerySet(models.QuerySet):

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "camp",
     "prisoners",
     "calls",
+    "letters",
 ]
 
 MIDDLEWARE = [

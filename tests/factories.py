@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from calls.models import AirRaidAlert, Booking, Call, CallSlot, Line, ScheduleWindow
 from camp.models import Site, User
+from letters.models import Letter
 from prisoners.models import Contact, Prisoner
 from prisoners.transliteration import to_latin
 
@@ -159,3 +160,21 @@ class AirRaidAlertFactory(factory.django.DjangoModelFactory):
     site = factory.SubFactory(SiteFactory)
     started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(minutes=10))
     started_by = factory.SubFactory(UserFactory)
+
+
+class LetterFactory(factory.django.DjangoModelFactory):
+    """A card the prisoner handed in yesterday, not yet moved along. Saves directly;
+    use letters.services to test recording itself."""
+
+    class Meta:
+        model = Letter
+
+    prisoner = factory.SubFactory(PrisonerFactory)
+    site = factory.SelfAttribute("prisoner.site")
+    kind = Letter.Kind.CARD
+    direction = Letter.Direction.SENT
+    channel = Letter.Channel.POST
+    handed_in_on = factory.LazyAttribute(
+        lambda letter: letter.prisoner.site.today() - datetime.timedelta(days=1)
+    )
+    recorded_by = factory.SubFactory(UserFactory)

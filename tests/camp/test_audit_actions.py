@@ -21,6 +21,7 @@ from calls import services as calls
 from calls.models import Outcome, ScheduleWindow, Suspension
 from camp.audit import target_label
 from camp.models import AuditEntry, Site
+from letters import services as letters
 from prisoners import services as registry
 from prisoners.models import Contact, Prisoner
 from tests.factories import (
@@ -29,6 +30,7 @@ from tests.factories import (
     CallFactory,
     CallSlotFactory,
     ContactFactory,
+    LetterFactory,
     LineFactory,
     PrisonerFactory,
     ScheduleWindowFactory,
@@ -337,6 +339,28 @@ def _transcribe_call(site, actor):
     )
 
 
+def _record_letter(site, actor):
+    return letters.record_letter(
+        prisoner=PrisonerFactory(site=site),
+        kind="capture_card",
+        direction="sent",
+        handed_in_on=site.today(),
+        actor=actor,
+    )
+
+
+def _record_letter_step(site, actor):
+    letter = LetterFactory(prisoner__site=site)
+    letters.record_step(letters=[letter], step="dispatched_on", on=site.today(), actor=actor)
+    return letter
+
+
+def _amend_letter(site, actor):
+    letter = LetterFactory(prisoner__site=site)
+    letters.amend_letter(letter=letter, changes={"notes": "Torn."}, reason="x", actor=actor)
+    return letter
+
+
 CASES = [
     Case("prisoners.prisoner.registered", _register),
     Case("prisoners.prisoner.updated", _update),
@@ -363,6 +387,9 @@ CASES = [
     Case("calls.alert.ended", _end_alert),
     Case("calls.call.amended", _amend_call),
     Case("calls.call.transcribed", _transcribe_call),
+    Case("letters.letter.recorded", _record_letter),
+    Case("letters.letter.status_changed", _record_letter_step),
+    Case("letters.letter.amended", _amend_letter),
 ]
 
 

@@ -1,0 +1,364 @@
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
+from camp.models import Site
+from prisoners.models import Contact, Prisoner
+
+
+class Kind(models.TextChoices):
+    LETTER = "letter", _("Letter")
+    CARD = "card", _("Card")
+    # GCIII Art. 70: to the family and the Central Tracing Agency within a week of arrival.
+    CAPTURE_CARD = "capture_card", _("Capture card")
+    # The ICRC's short open family message, carried by its delegates.
+    RED_CROSS_MESSAGE = "red_cross_message", _("Red Cross message")
+    TELEGRAM = "telegram", _("Telegram")
+
+
+class Direction(models.TextChoices):
+    SENT = "sent", _("Sent by the prisoner")
+    RECEIVED = "received", _("Received for the prisoner")
+
+
+class Channel(models.TextChoices):
+    POST = "post", _("Post")
+    ICRC = "icrc", _("ICRC")
+
+
+class Status(models.TextChoices):
+    """Derived by the database from the dates (``Letter.status``), never set."""
+
+    HANDED_IN = "handed_in", _("Handed in")
+    ARRIVED = "arrived", _("Arrived at the camp")
+    CENSORED = "censored", _("Examined by the censor")
+    DISPATCHED = "dispatched", _("Dispatched")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNED = "returned", _("Returned")
+    VOID = "void", _("Recorded in error")
+
+
+# Still in the camp's hands: sent items not yet dispatched, received ones not yet
+# given to the prisoner. The mail desk lists these.
+IN_CAMP = [Status.HANDED_IN, Status.ARRIVED, Status.CENSORED]
+
+# The dates that move an item along, in order, each filled in once by a status step
+# (an amendment with ``is_correction=False``); the first, ``handed_in_on``, is set
+# when the item is recorded.
+STEP_DATES = ["censored_on", "dispatched_on", "delivered_on", "returned_on"]
+
+# Fields an amendment may correct, with their SQL types. ``in_error`` withdraws an
+# item recorded by mistake: nothing is deleted.
+AMENDABLE_FIELD_TYPES = {
+    "prisoner_id": "bigint",
+    "kind": "text",
+    "direction": "text",
+    "channel": "text",
+    "contact_id": "bigint",
+    "correspondent_name": "text",
+    "correspondent_locality": "text",
+    "reference": "text",
+    "written_on": "date",
+    "handed_in_on": "date",
+    "censored_on": "date",
+    "dispatched_on": "date",
+    "delivered_on": "date",
+    "returned_on": "date",
+    "notes": "text",
+    "in_error": "boolean",
+}
+AMENDABLE_FIELDS = list(AMENDABLE_FIELD_TYPES)
+
+# A status step (``is_correction`` false) only fills in an empty step date; anything
+# else is a correction, with a reason a person wrote.
+STEP_ONLY_FILLS_AN_EMPTY_DATE = f"""
+    IF NOT NEW.is_correction AND EXISTS (
+        SELECT 1 FROM jsonb_each(NEW.changes) AS change(field, value)
+        WHERE change.field <> ALL (ARRAY[{", ".join(f"'{f}'" for f in STEP_DATES)}])
+           OR change.value -> 'from' <> 'null'::jsonb
+           OR change.value -> 'to' = 'null'::jsonb
+    ) THEN
+        RAISE EXCEPTION 'status step of item %: it only fills in an empty date', NEW.letter_id;
+    END IF;"""
+
+APPLY_AMENDMENT = apply_amendment_sql(
+    entry_table="letters_letter",
+    entry_column="letter_id",
+    field_types=AMENDABLE_FIELD_TYPES,
+    check_changes=STEP_ONLY_FILLS_AN_EMPTY_DATE,
+    # Status steps are history too, but only corrections mark an item as amended.
+    count="amendment_count = amendment_count + NEW.is_correction::int",
+)
+
+ITEM_IS_FINAL = changes_only_by_amendment_sql(
+    "item % of the register of letters changes only through an amendment"
+)
+
+
+class LetterQuerySet(models.QuerySet):
+    def for_sites(self, sites):
+        return self.filter(site__in=sites)
+
+    def in_camp(self):
+        return self.filter(status__in=IN_CAMP)
+
+    def counted(self):
+        """Items that happened: not withdrawn as recorded in error."""
+        return self.exclude(status=Status.VOID)
+
+    def for_list(self):
+        """Items with what the lists show beside them, in the same query."""
+        return self.select_related("site", "prisoner", "contact", "recorded_by")
+
+
+@pgtrigger.register(
+    pgtrigger.Trigger(
+        name="item_changes_only_by_amendment",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update,
+        func=ITEM_IS_FINAL,
+    ),
+    pgtrigger.Protect(name="items_are_never_deleted", operation=pgtrigger.Delete),
+)
+class Letter(models.Model):
+    """One item of correspondence in the register: a letter, card, capture card,
+    Red Cross message or telegram, sent by a prisoner or received for one.
+
+    Recorded when the camp takes it in (``handed_in_on``: handed in by the prisoner,
+    or arrived for him). From then on the row changes only through a
+    ``LetterAmendment`` that a database trigger applies in the same transaction:
+    status steps (censored, dispatched, delivered, returned) fill in an empty date,
+    corrections change anything amendable with a reason. Any other UPDATE, and any
+    DELETE, is refused by the database. ``status`` is derived from the dates by the
+    database itself.
+    """
+
+    Kind = Kind
+    Direction = Direction
+    Channel = Channel
+    Status = Status
+
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="letters"
+    )
+    prisoner = models.ForeignKey(
+        Prisoner, verbose_name=_("prisoner"), on_delete=models.PROTECT, related_name="letters"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.POST
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+    )
+    # Typed when the correspondent is not one of the prisoner's approved contacts.
+    correspondent_name = models.CharField(_("correspondent"), max_length=200, blank=True)
+    correspondent_locality = models.CharField(_("locality"), max_length=200, blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=60,
+        blank=True,
+        help_text=_("Registered-mail or ICRC message number, if any."),
+    )
+    written_on = models.DateField(_("written"), null=True, blank=True)
+    handed_in_on = models.DateField(_("handed in or arrived"))
+    censored_on = models.DateField(_("examined by the censor"), null=True, blank=True)
+    dispatched_on = models.DateField(_("dispatched"), null=True, blank=True)
+    delivered_on = models.DateField(_("delivered"), null=True, blank=True)
+    returned_on = models.DateField(_("returned"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    in_error = models.BooleanField(_("recorded in error"), default=False)
+    status = models.GeneratedField(
+        expression=Case(
+            When(in_error=True, then=Value(Status.VOID.value)),
+            When(returned_on__isnull=False, then=Value(Status.RETURNED.value)),
+            When(delivered_on__isnull=False, then=Value(Status.DELIVERED.value)),
+            When(dispatched_on__isnull=False, then=Value(Status.DISPATCHED.value)),
+            When(censored_on__isnull=False, then=Value(Status.CENSORED.value)),
+            When(direction=Direction.RECEIVED.value, then=Value(Status.ARRIVED.value)),
+            default=Value(Status.HANDED_IN.value),
+        ),
+        output_field=models.CharField(_("status"), max_length=10, choices=Status.choices),
+        db_persist=True,
+    )
+    amendment_count = models.PositiveIntegerField(_("amendments"), default=0, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    objects = LetterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("item of mail")
+        verbose_name_plural = _("items of mail")
+        ordering = ["-handed_in_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="letters_letter_kind"),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="letters_letter_direction"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="letters_letter_channel"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=Kind.CAPTURE_CARD) | Q(direction=Direction.SENT),
+                name="letters_letter_capture_card_is_sent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=Kind.RED_CROSS_MESSAGE) | Q(channel=Channel.ICRC),
+                name="letters_letter_red_cross_message_by_icrc",
+            ),
+            # One source for the correspondent: the contact, or what was typed.
+            models.CheckConstraint(
+                condition=Q(contact__isnull=True) | Q(correspondent_name=""),
+                name="letters_letter_contact_or_typed_name",
+            ),
+            models.CheckConstraint(
+                condition=Q(written_on__isnull=True) | Q(written_on__lte=F("handed_in_on")),
+                name="letters_letter_written_before_handed_in",
+            ),
+            models.CheckConstraint(
+                condition=Q(censored_on__isnull=True) | Q(censored_on__gte=F("handed_in_on")),
+                name="letters_letter_censored_after_handed_in",
+            ),
+            # Received mail arrives; it is not dispatched from the camp.
+            models.CheckConstraint(
+                condition=Q(direction=Direction.SENT) | Q(dispatched_on__isnull=True),
+                name="letters_letter_received_never_dispatched",
+            ),
+            # GREATEST ignores NULLs: each date is on or after every earlier one given.
+            models.CheckConstraint(
+                condition=Q(dispatched_on__isnull=True)
+                | Q(dispatched_on__gte=Greatest("handed_in_on", "censored_on")),
+                name="letters_letter_dispatched_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_on__isnull=True)
+                | Q(delivered_on__gte=Greatest("handed_in_on", "censored_on", "dispatched_on")),
+                name="letters_letter_delivered_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_on__isnull=True)
+                | Q(returned_on__gte=Greatest("handed_in_on", "censored_on", "dispatched_on")),
+                name="letters_letter_returned_in_order",
+            ),
+            # A sent item reaches its addressee only after it left the camp.
+            models.CheckConstraint(
+                condition=~Q(direction=Direction.SENT)
+                | Q(delivered_on__isnull=True)
+                | Q(dispatched_on__isnull=False),
+                name="letters_letter_sent_delivered_after_dispatch",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_on__isnull=True) | Q(returned_on__isnull=True),
+                name="letters_letter_delivered_or_returned",
+            ),
+        ]
+        indexes = [
+            # The per-prisoner register, newest first, and Art. 71 counts per month.
+            models.Index(
+                fields=["prisoner", "-handed_in_on", "-id"], name="letters_letter_prisoner_idx"
+            ),
+            # The mail desk: a site's items still in the camp's hands, oldest first.
+            models.Index(
+                fields=["site", "handed_in_on", "id"],
+                condition=Q(status__in=IN_CAMP),
+                name="letters_letter_in_camp_idx",
+            ),
+            # Overdue capture cards: has the prisoner handed one in since arrival?
+            models.Index(
+                fields=["prisoner", "handed_in_on"],
+                condition=Q(kind=Kind.CAPTURE_CARD),
+                name="letters_letter_capture_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.prisoner.isn} {self.handed_in_on}"
+
+    @property
+    def is_amended(self) -> bool:
+        return self.amendment_count > 0
+
+    @property
+    def is_void(self) -> bool:
+        return self.in_error
+
+    @property
+    def correspondent(self) -> str:
+        if self.contact_id is not None:
+            return self.contact.name
+        return self.correspondent_name
+
+    @property
+    def locality(self) -> str:
+        if self.contact_id is not None:
+            return self.contact.locality
+        return self.correspondent_locality
+
+    def amendable_values(self) -> dict:
+        return {name: getattr(self, name) for name in AMENDABLE_FIELDS}
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
+    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+    pgtrigger.Trigger(
+        name="applies_to_item",
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert,
+        declare=[("entry", "letters_letter%ROWTYPE")],
+        func=APPLY_AMENDMENT,
+    ),
+)
+class LetterAmendment(models.Model):
+    """A change to an item of the register: a status step or a correction.
+
+    A status step fills in one empty date (censored, dispatched, delivered,
+    returned) with a reason the service writes ("Dispatched"); a correction changes
+    any amendable field with the reason its author gave. Both stay for good.
+    """
+
+    letter = models.ForeignKey(
+        Letter, verbose_name=_("item"), on_delete=models.PROTECT, related_name="amendments"
+    )
+    # {field: {"from": old, "to": new}}; dates as ISO 8601 strings.
+    changes = models.JSONField(_("changes"))
+    reason = models.TextField(_("reason"))
+    is_correction = models.BooleanField(_("correction"), default=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("amendment of an item of mail")
+        verbose_name_plural = _("amendments of items of mail")
+        # The order the trigger applied them in.
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="letters_letteramendment_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.letter} ({self.created_at:%Y-%m-%d})"
