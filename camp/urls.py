@@ -8,6 +8,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("prisoners/", include("prisoners.urls")),
+    path("letters/", include("letters.urls")),
     path("", include("calls.urls")),
+    path("reports/", include("calls.report_urls")),
     path("admin/", admin.site.urls),
 ]

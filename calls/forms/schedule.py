@@ -210,6 +210,20 @@ class BookingForm(forms.Form):
         return prisoner
 
 
+class PrisonerSearchForm(forms.Form):
+    """Find the prisoner to book by ISN or any part of a name, in either script."""
+
+    q = forms.CharField(
+        label=_("Find by name or ISN"),
+        max_length=100,
+        required=False,
+        help_text=_("Part of a name in Cyrillic or Latin letters, or an ISN."),
+    )
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"].split())
+
+
 class CancelBookingForm(forms.Form):
     reason = forms.CharField(label=_("Reason for cancelling"), max_length=500)
 

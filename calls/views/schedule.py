@@ -26,6 +26,7 @@ from calls.forms.schedule import (
     LineForm,
     LineServiceForm,
     PolicyForm,
+    PrisonerSearchForm,
     SuspensionForm,
     WindowForm,
     parse_day,
@@ -34,12 +35,16 @@ from calls.models import CallPolicy
 from calls.services import CallError
 from camp.forms import add_service_error
 from camp.models import Site
-from camp.roles import SUPERVISORS, Role, has_role, role_required
-from prisoners.selectors import get_prisoner_for_user
+from camp.roles import SUPERVISORS, Role, has_role, is_supervisor, role_required
+from prisoners.models import Prisoner
+from prisoners.selectors import get_prisoner_for_user, prisoner_search
 
 ONE_DAY = datetime.timedelta(days=1)
 # What the "generate slots" form proposes: the next four weeks.
 GENERATE_AHEAD = datetime.timedelta(days=27)
+# The booking form lists at most this many prisoners found by name, each checked
+# against the rules (a handful of queries each).
+MAX_CANDIDATES = 10
 
 
 def _site_required(view):
@@ -341,12 +346,56 @@ def booking_list(request):
     )
 
 
+def _booking_candidates(
+    *, user, site: Site, text: str, day: datetime.date, terms: rules.PolicyTerms
+) -> tuple[list[dict], bool]:
+    """Prisoners of ``site`` whose ISN or name matches ``text`` as the registry search
+    does (withheld surnames only for supervisors), by ISN, at most ``MAX_CANDIDATES``;
+    and whether more match.
+
+    Each comes with ``rules.refusals`` for ``day`` (empty: eligible), as ``book_slot``
+    will ask them; the service still decides when one is picked. One query for the
+    prisoners, then ``rules.refusals`` for each: at most five queries a candidate,
+    so at most 1 + 5 × MAX_CANDIDATES.
+    """
+    reveal = is_supervisor(user)
+    found = list(
+        prisoner_search(user=user, text=text, site=site, reveal_withheld=reveal)[
+            : MAX_CANDIDATES + 1
+        ]
+    )
+    candidates = []
+    for prisoner in found[:MAX_CANDIDATES]:
+        refusals = rules.refusals(
+            prisoner=prisoner, day=day, terms=terms, makeup=prisoner.is_owed_makeup
+        )
+        candidates.append(
+            {
+                "prisoner": prisoner,
+                "name": _candidate_name(prisoner, reveal=reveal),
+                "refusals": [str(refusal) for refusal in refusals],
+                "overridable": bool(refusals) and all(r.overridable for r in refusals),
+            }
+        )
+    return candidates, len(found) > MAX_CANDIDATES
+
+
+def _candidate_name(prisoner: Prisoner, *, reveal: bool) -> str:
+    """As the registry list shows it: the whole name to supervisors, else what may be shown."""
+    if reveal:
+        return prisoner.full_name or prisoner.display_name
+    return prisoner.display_name
+
+
 @require_http_methods(["GET", "POST"])
 @_booking_staff
 def slot_book(request, pk):
+    """Book a prisoner into a slot: by ISN, or picked from the prisoners a name search
+    finds (``q``), each shown with whether the rules let them call on the slot's day."""
     slot = selectors.get_slot_for_user(user=request.user, pk=pk)
     site = slot.line.site
     day = _local_day(slot.starts_at, site)
+    terms = rules.policy_terms(site, day)
     may_override = has_role(request.user, *SUPERVISORS)
     data = request.POST if request.method == "POST" else None
     form = BookingForm(data, user=request.user, site=site, may_override=may_override)
@@ -387,6 +436,14 @@ def slot_book(request, pk):
                 },
             )
             return redirect(_booking_list_url(day))
+    # The search the page was reached with stays shown after a refused booking.
+    search = PrisonerSearchForm(request.GET if data is None else {"q": data.get("q", "")})
+    text = search.cleaned_data["q"] if search.is_valid() else ""
+    candidates, more_candidates = [], False
+    if text:
+        candidates, more_candidates = _booking_candidates(
+            user=request.user, site=site, text=text, day=day, terms=terms
+        )
     return render(
         request,
         "calls/booking_form.html",
@@ -395,7 +452,12 @@ def slot_book(request, pk):
             "site": site,
             "day": day,
             "form": form,
-            "terms": rules.policy_terms(site, day),
+            "search": search,
+            "searched": text,
+            "candidates": candidates,
+            "more_candidates": more_candidates,
+            "max_candidates": MAX_CANDIDATES,
+            "terms": terms,
             "override_may_help": override_may_help,
             "override_cannot_help": override_cannot_help,
             "back_url": _booking_list_url(day),
