@@ -16,11 +16,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from calls.selectors import recent_calls, suspensions_for
 from camp import audit
 from camp.forms import add_service_error
 from camp.roles import STAFF, SUPERVISORS, is_supervisor, role_required
-from prisoners import selectors, services
+from prisoners import panels, selectors, services
 from prisoners.forms import (
     ContactForm,
     PrisonerFilterForm,
@@ -124,8 +123,8 @@ def _render_detail(
     """The detail page; after a refused change, with that change's form and its errors.
 
     ``contact_form`` and ``contact_error`` name the contact they belong to. Three
-    queries of its own (status history, contacts, audit history, suspensions, recent
-    calls), none per contact or call.
+    queries of its own (status history, contacts, audit history), none per contact,
+    and the few of each section other apps add (``prisoners.panels``).
     """
     supervisor = is_supervisor(request.user)
     reveal = _reveals(request.user, prisoner)
@@ -166,8 +165,7 @@ def _render_detail(
             if supervisor
             else None,
             "audit_entries": list(audit.history_for(prisoner)),
-            "suspensions": list(suspensions_for(prisoner)),
-            "recent_calls": list(recent_calls(prisoner=prisoner)),
+            "sections": panels.sections_for(request, prisoner),
         },
     )
 

@@ -53,3 +53,36 @@ def test_detail_costs_the_same_for_2_and_30_calls(supervisor_client, site):
     _calls(prisoner, line, 28, start=start - datetime.timedelta(days=10))
     many = queries_for(supervisor_client, url)
     assert len(many) == len(few), "\n".join(many)
+
+
+def test_detail_shows_letters_and_suspensions_sections(guard_client, site, other_site):
+    from tests.factories import LetterFactory
+
+    prisoner = PrisonerFactory(site=site)
+    letter = LetterFactory(prisoner=prisoner)
+    LetterFactory(prisoner=PrisonerFactory(site=other_site))
+    content = guard_client.get(
+        reverse("prisoners:prisoner-detail", args=[prisoner.pk])
+    ).content.decode()
+    assert reverse("letters:letter-detail", args=[letter.pk]) in content
+    assert reverse("letters:prisoner-register", args=[prisoner.pk]) in content
+    assert "Call suspensions" in content
+
+
+def test_registry_does_not_import_calls_or_letters():
+    import ast
+    from pathlib import Path
+
+    for path in Path(__file__).resolve().parents[2].joinpath("prisoners").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        } | {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        assert not imported & {"calls", "letters"}, path
