@@ -2,7 +2,10 @@
 
 Idempotent: the accounts are created once, and the demo data only while the site
 has no prisoners. Each app contributes its demo data as one step of
-``Command.steps``; a step is called as ``step(site=..., actor=..., random=...)``.
+``Command.steps``; a step is called as ``step(site=..., actor=..., random=...,
+progress=...)``. Everything is written in one transaction, so a refused argument
+or a failure part-way leaves nothing behind. A progress bar on stderr follows
+the whole run.
 """
 
 import functools
@@ -12,12 +15,15 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
+from tqdm import tqdm
 
-from calls.demo import seed_calls
+from calls import demo as calls_demo
+from calls.models import Amendment, Booking, Call, CallSlot
 from camp.models import Site, User
 from camp.roles import Role
-from prisoners.demo import seed_prisoners
+from prisoners import demo as prisoners_demo
+from prisoners.models import Contact, Prisoner, StatusChange
 
 DEMO_SITE_CODE = "MC"
 # (username, role, password, first name, last name). Demo passwords, printed on every run.
@@ -28,10 +34,18 @@ DEMO_ACCOUNTS = [
 ]
 # The same demo every time.
 SEED = 2026
+# Five digits of ISN, and a history the simulation can hold in memory.
+MAX_PRISONERS = 99_999
+MAX_WEEKS = 260
+# The tables the demo fills by the hundred thousand.
+ANALYSED = [Prisoner, Contact, StatusChange, CallSlot, Booking, Call, Amendment]
 
 
 class Command(BaseCommand):
-    help = "Create demo accounts and invented prisoners at the default site (once)."
+    help = (
+        "Create demo accounts and a camp of invented prisoners with their logbook at the "
+        "default site (once)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -41,22 +55,33 @@ class Command(BaseCommand):
             metavar="N",
             help="How many prisoners to invent (default 300).",
         )
+        parser.add_argument(
+            "--weeks",
+            type=int,
+            default=12,
+            metavar="N",
+            help="How many weeks of arrivals and calls to invent (default 12).",
+        )
 
-    def steps(self, options) -> list[tuple[str, object]]:
-        """The demo data, in order: (what it is, function taking site, actor, random)."""
+    def steps(self, options) -> list[tuple[str, object, int]]:
+        """The demo data, in order: (what it is, function taking site, actor, random and
+        progress, about how many rows it makes)."""
+        count, weeks = options["prisoners"], options["weeks"]
         return [
             (
-                "prisoners",
-                functools.partial(
-                    seed_prisoners, count=options["prisoners"], progress=self._progress
-                ),
+                f"{count} prisoners",
+                functools.partial(prisoners_demo.seed_prisoners, count=count, weeks=weeks),
+                prisoners_demo.expected_rows(count),
             ),
-            ("lines, schedule and 12 weeks of calls", seed_calls),
+            (
+                f"lines, schedule and {weeks} weeks of calls",
+                functools.partial(calls_demo.seed_calls, weeks=weeks),
+                calls_demo.expected_rows(count, weeks),
+            ),
         ]
 
     def handle(self, *args, **options):
-        if options["prisoners"] < 1:
-            raise CommandError("--prisoners must be at least 1.")
+        self._check(options)
         try:
             site = Site.objects.get(code=DEMO_SITE_CODE)
         except Site.DoesNotExist:
@@ -68,12 +93,47 @@ class Command(BaseCommand):
             if site.prisoners.exists():
                 self.stdout.write(f"Site {site.code} already has prisoners: no demo data is added.")
             else:
-                rng = random.Random(SEED)
-                for label, step in self.steps(options):
-                    self.stdout.write(f"Creating demo {label} at site {site.code} …")
-                    step(site=site, actor=accounts["supervisor"], random=rng)
-                self.stdout.write(self.style.SUCCESS("Demo data created."))
+                self._seed(site, accounts["supervisor"], options)
         self._print_credentials()
+
+    def _check(self, options) -> None:
+        for name, largest in (("prisoners", MAX_PRISONERS), ("weeks", MAX_WEEKS)):
+            value = options[name]
+            if value < 1:
+                raise CommandError(f"--{name} must be at least 1, not {value}.")
+            if value > largest:
+                raise CommandError(f"--{name} must be at most {largest}, not {value}.")
+
+    def _seed(self, site: Site, actor: User, options) -> None:
+        steps = self.steps(options)
+        rng = random.Random(SEED)
+        with connection.cursor() as cursor:
+            # Check the foreign keys row by row as the rows go in, rather than millions
+            # of them at once at commit, where no progress can be shown.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The bar is not an error: no red on a terminal.
+        self.stderr.style_func = None
+        bar = _Bar(self.stdout, self.stderr, [estimate for _label, _step, estimate in steps])
+        try:
+            for label, step, _estimate in steps:
+                bar.say(f"Creating demo {label} at site {site.code} …")
+                counts = step(site=site, actor=actor, random=rng, progress=bar)
+                bar.next_step()
+                if isinstance(counts, dict) and counts:
+                    bar.say(
+                        "  " + ", ".join(f"{name}: {number}" for name, number in counts.items())
+                    )
+            bar.stage("analysing the tables")
+            with connection.cursor() as cursor:
+                # The pages plan their queries on the real sizes from the first request on,
+                # not once autovacuum has come by. A second or so.
+                for model in ANALYSED:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        finally:
+            bar.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        self.stdout.write(self.style.SUCCESS("Demo data created."))
 
     def _accounts(self, site: Site) -> dict[str, User]:
         accounts = {}
@@ -93,11 +153,74 @@ class Command(BaseCommand):
             accounts[username] = user
         return accounts
 
-    def _progress(self, done: int, total: int) -> None:
-        self.stdout.write(f"  {done}/{total}")
-
     def _print_credentials(self) -> None:
         self.stdout.write("")
         self.stdout.write("Demo accounts (username / password), as created by seed_demo:")
         for username, role, password, _first_name, _last_name in DEMO_ACCOUNTS:
             self.stdout.write(f"  {role:<14} {username} / {password}")
+
+
+class _Bar(prisoners_demo.Progress):
+    """One bar over the whole run, in rows simulated or written.
+
+    Its total starts as the steps' estimates; a step that can count its remaining
+    rows better says so with ``expect``, and the total follows.
+    """
+
+    def __init__(self, stdout, stderr, estimates: list[int]):
+        self.stdout = stdout
+        self.estimates = list(estimates)
+        self.remaining = self.estimates.pop(0) if self.estimates else 0
+        self.bar = tqdm(
+            total=self.remaining + sum(self.estimates),
+            unit=" rows",
+            unit_scale=True,
+            file=_Unterminated(stderr),
+            dynamic_ncols=True,
+            mininterval=0.5,
+            # Redraw on every update (at most twice a second): the rows per update vary
+            # a thousandfold between the steps, so tqdm must not learn to skip any.
+            miniters=1,
+        )
+
+    def say(self, message: str) -> None:
+        """Write a line to stdout above the bar, which stdout and stderr share on a terminal."""
+        self.bar.clear()
+        self.stdout.write(message)
+        self.bar.refresh()
+
+    def stage(self, label: str) -> None:
+        self.bar.set_description(label, refresh=True)
+
+    def advance(self, rows: int) -> None:
+        self.remaining = max(0, self.remaining - rows)
+        self.bar.update(rows)
+
+    def expect(self, rows: int) -> None:
+        self.remaining = rows
+        self._retotal()
+
+    def next_step(self) -> None:
+        self.remaining = self.estimates.pop(0) if self.estimates else 0
+        self._retotal()
+
+    def _retotal(self) -> None:
+        self.bar.total = self.bar.n + self.remaining + sum(self.estimates)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _Unterminated:
+    """The command's stderr without the newline Django adds to every write: tqdm
+    redraws its line with carriage returns."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(text, ending="")
+
+    def flush(self) -> None:
+        self.stream.flush()
