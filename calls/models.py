@@ -326,6 +326,17 @@ class CallPolicy(models.Model):
     )
     max_calls_per_month = models.PositiveSmallIntegerField(_("maximum calls per month"), default=4)
     guards_may_book = models.BooleanField(_("guards may book slots"), default=False)
+    # GCIII Art. 71: the least a prisoner may send in a calendar month; the Geneva
+    # minimum report lists those below it, and those without news for ``no_news_days``.
+    min_letters_per_month = models.PositiveSmallIntegerField(
+        _("minimum letters sent per month"), default=2
+    )
+    min_cards_per_month = models.PositiveSmallIntegerField(
+        _("minimum cards sent per month"), default=4
+    )
+    no_news_days = models.PositiveSmallIntegerField(
+        _("days without news before a prisoner is listed"), default=30
+    )
     note = models.TextField(_("decision and note"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -499,7 +510,7 @@ class CallQuerySet(models.QuerySet):
 
     def for_list(self):
         """Entries with what the logbook shows beside them, in the same query."""
-        return self.select_related("site", "prisoner", "line", "monitor", "contact")
+        return self.select_related("site", "prisoner", "line", "monitor")
 
 
 @pgtrigger.register(

@@ -73,7 +73,7 @@ def get_window_for_user(*, user, pk) -> ScheduleWindow:
 def get_call_for_user(*, user, pk) -> Call:
     return _get_for_user(
         Call.objects.for_list()
-        .select_related("booking__slot__line", "transcribed_by")
+        .select_related("contact", "booking__slot__line", "transcribed_by")
         .prefetch_related(
             Prefetch("amendments", queryset=Amendment.objects.select_related("author"))
         ),

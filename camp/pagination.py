@@ -79,4 +79,4 @@ def keyset_page(queryset: QuerySet, *, field: str, cursor: str, size: int) -> Ke
 
 def bounded_count(queryset: QuerySet, limit: int) -> int:
     """How many rows ``queryset`` has, counting no further than ``limit + 1``."""
-    return queryset.order_by()[: limit + 1].count()
+    return queryset.order_by().select_related(None).values("pk")[: limit + 1].count()
