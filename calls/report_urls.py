@@ -12,4 +12,8 @@ urlpatterns = [
     path("contacts/<int:pk>/revoke/", reports.contact_revoke, name="contact-revoke"),
     path("workload/", reports.workload, name="workload"),
     path("trends/", reports.trends, name="trends"),
+    path("without-news/", reports.without_news, name="without-news"),
+    path("without-news/<int:pk>/book/", reports.without_news_book, name="without-news-book"),
+    path("frequency/", reports.frequency, name="frequency"),
+    path("geneva/", reports.geneva, name="geneva"),
 ]

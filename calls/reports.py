@@ -10,15 +10,28 @@ Entries are read with their current values: amendments are applied to the row.
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, models
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 
-from calls.models import Booking, Call, Outcome
+from calls.models import Booking, Call, CallPolicy, Outcome
 from camp.models import Site
-from prisoners.models import Contact
+from letters.models import Direction, Kind, Letter
+from letters.selectors import overdue_capture_cards
+from prisoners.models import Contact, Prisoner
 
 ONE_WEEK = datetime.timedelta(weeks=1)
 # Time zones lie within a day of UTC: a margin that lets the index narrow the rows
@@ -287,3 +300,510 @@ def weekly_trends(
                 lost,
             ) in cursor.fetchall()
         ]
+
+
+# --- News: the stored last contact of each prisoner --------------------------------------
+#
+# "Without news" reads two stored values, never the history: ``last_connected_at``
+# (kept by triggers on calls and bookings) and ``last_mail_delivered_on`` (kept by
+# triggers on the register of letters). The day of a call is its day on the clock
+# of the prisoner's site; a prisoner with neither counts from his arrival.
+
+
+class LocalDate(Func):
+    """``LocalDate(zone, instant)``: the calendar date of ``instant`` in ``zone``
+    (a site's ``time_zone`` column); NULL for a NULL instant."""
+
+    template = "(timezone(%(expressions)s))::date"
+    output_field = models.DateField()
+
+
+class DaysBetween(Func):
+    """``later - earlier`` in whole days (date minus date is an integer in PostgreSQL)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = models.IntegerField()
+
+
+def _site_today(now: datetime.datetime, site_path: str = "site__time_zone") -> LocalDate:
+    return LocalDate(site_path, Value(now, output_field=models.DateTimeField()))
+
+
+def _policy_value(field: str, *, on) -> Coalesce:
+    """The ``field`` of the call policy of the row's site in force ``on`` (an
+    expression of the row), or the camp default when the site has none."""
+    default = CallPolicy._meta.get_field(field).default
+    in_force = (
+        CallPolicy.objects.filter(site=OuterRef("site"), effective_from__lte=on)
+        .order_by("-effective_from")
+        .values(field)[:1]
+    )
+    return Coalesce(Subquery(in_force), Value(default), output_field=models.IntegerField())
+
+
+def with_news(queryset: QuerySet[Prisoner], *, now: datetime.datetime) -> QuerySet[Prisoner]:
+    """``queryset`` annotated with ``last_news_on`` (the later of the local day of the
+    last connected call and the last delivery of mail; None without either) and
+    ``days_without_news`` (from ``last_news_on``, or from arrival without news), as
+    of ``now`` on each prisoner's site's calendar. Adds no query."""
+    return queryset.annotate(
+        last_news_on=Greatest(
+            LocalDate("site__time_zone", "last_connected_at"), "last_mail_delivered_on"
+        ),
+        days_without_news=DaysBetween(_site_today(now), Coalesce("last_news_on", "arrived_on")),
+    )
+
+
+def without_news_queue(*, sites: Sequence[Site], now: datetime.datetime) -> QuerySet[Prisoner]:
+    """Interned prisoners of ``sites``: those owed a make-up call first, then the
+    longest without news, then by ISN; the ordering is done by the database.
+    With ``last_news_on``, ``days_without_news`` and ``owes_makeup``; the site is
+    selected. One query per page, one to count."""
+    return (
+        with_news(Prisoner.objects.filter(site__in=sites, status=Prisoner.Status.INTERNED), now=now)
+        .annotate(
+            owes_makeup=ExpressionWrapper(
+                Q(makeup_owed_since__isnull=False), output_field=models.BooleanField()
+            )
+        )
+        .select_related("site")
+        .order_by("-owes_makeup", "-days_without_news", "isn")
+    )
+
+
+def no_news_for_too_long(*, sites: Sequence[Site], now: datetime.datetime) -> QuerySet[Prisoner]:
+    """Interned prisoners of ``sites`` without news for at least the ``no_news_days``
+    of the call policy in force today at their site (30 by default), longest first.
+    With ``no_news_days`` annotated. One query (a count: one query)."""
+    return (
+        with_news(Prisoner.objects.filter(site__in=sites, status=Prisoner.Status.INTERNED), now=now)
+        # Inside the policy's subquery ``site`` is the policy's site: the prisoner's.
+        .annotate(no_news_days=_policy_value("no_news_days", on=_site_today(now)))
+        .filter(days_without_news__gte=F("no_news_days"))
+        .select_related("site")
+        .order_by("-days_without_news", "isn")
+    )
+
+
+# --- Geneva minimum (GCIII Art. 71) ---------------------------------------------------
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first day of ``month``'s calendar month and of the month after."""
+    first = month.replace(day=1)
+    return first, (first + datetime.timedelta(days=32)).replace(day=1)
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    """The first day of the calendar month before ``day``'s."""
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def _sent_in(kind: str, first: datetime.date, following: datetime.date) -> Coalesce:
+    sent = (
+        Letter.objects.filter(
+            prisoner=OuterRef("pk"),
+            kind=kind,
+            direction=Direction.SENT,
+            in_error=False,
+            handed_in_on__gte=first,
+            handed_in_on__lt=following,
+        )
+        .order_by()
+        .values("prisoner")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(sent), 0, output_field=models.IntegerField())
+
+
+def below_geneva_minimum(*, sites: Sequence[Site], month: datetime.date) -> QuerySet[Prisoner]:
+    """Interned prisoners of ``sites`` held the whole calendar month of ``month``
+    (arrived on or before its first day) who sent fewer letters or fewer cards in it
+    than the call policy in force at the month's start asks (camp defaults: 2 letters,
+    4 cards). Only kinds letter and card count, sent, not recorded in error, by the
+    day handed in (a date of the site's calendar). Annotated with ``letters_sent``,
+    ``cards_sent``, ``min_letters`` and ``min_cards``; by site, then ISN.
+    One query per page, one to count.
+    """
+    first, following = month_bounds(month)
+    month_start = Value(first, output_field=models.DateField())
+    return (
+        Prisoner.objects.filter(
+            site__in=sites, status=Prisoner.Status.INTERNED, arrived_on__lte=first
+        )
+        .annotate(
+            letters_sent=_sent_in(Kind.LETTER, first, following),
+            cards_sent=_sent_in(Kind.CARD, first, following),
+            min_letters=_policy_value("min_letters_per_month", on=month_start),
+            min_cards=_policy_value("min_cards_per_month", on=month_start),
+        )
+        .filter(Q(letters_sent__lt=F("min_letters")) | Q(cards_sent__lt=F("min_cards")))
+        .select_related("site")
+        .order_by("site__name", "isn")
+    )
+
+
+# --- Dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    makeups_owed: int
+    without_news: int
+    below_minimum: int
+    month: datetime.date
+    capture_cards_overdue: int
+    contacts_pending: int
+    flagged_calls: int
+
+
+def dashboard(
+    *, user, sites: Sequence[Site], now: datetime.datetime, today: datetime.date
+) -> Dashboard:
+    """The supervisor's counts over ``sites``, each what its list shows: prisoners
+    owed a make-up call, without news for the policy's days, below the Art. 71
+    minimum in the month before ``today``'s, capture cards overdue
+    (``letters.selectors.overdue_capture_cards``), contacts awaiting approval and
+    flagged calls. Five queries, whatever the numbers.
+    """
+    month = previous_month(today)
+    interned = Prisoner.objects.filter(site__in=sites, status=Prisoner.Status.INTERNED)
+    return Dashboard(
+        makeups_owed=interned.filter(makeup_owed_since__isnull=False).count(),
+        without_news=no_news_for_too_long(sites=sites, now=now).count(),
+        below_minimum=below_geneva_minimum(sites=sites, month=month).count(),
+        month=month,
+        capture_cards_overdue=overdue_capture_cards(user=user, now=now).count(),
+        contacts_pending=pending_contacts(sites=sites).count(),
+        flagged_calls=flagged_calls(sites=sites).count(),
+    )
+
+
+# --- Call frequency -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrequencyRow:
+    prisoner: Prisoner
+    site_name: str
+    connected_7: int
+    attempts_7: int
+    minutes_7: float
+    connected_30: int
+    attempts_30: int
+    minutes_30: float
+    connected_90: int
+    attempts_90: int
+    minutes_90: float
+    last_connected_at: datetime.datetime | None
+    days_since_connected: int | None
+    letters_30: int
+    cards_30: int
+
+
+# Sortable columns: the ``sort`` parameter's names and the SQL each orders by (ISN
+# breaks ties). A name not listed here never reaches the SQL. Columns of the prisoner
+# (``PRISONER_SORTS``) can pick the page before any call is counted; figures are
+# named by their output column, which is never NULL.
+PRISONER_SORTS = {
+    "isn": "prisoner.isn",
+    "name": "prisoner.surname_latin",
+    "site": "site.name",
+    "housing_unit": "prisoner.housing_unit",
+    "status": "prisoner.status",
+    "power": "prisoner.power_depends_on",
+    "last_connected": "prisoner.last_connected_at",
+    "days_since": (
+        "(window_start.today - (timezone(site.time_zone, prisoner.last_connected_at))::date)"
+    ),
+}
+FIGURE_SORTS = {
+    name: name
+    for name in [
+        "connected_7",
+        "attempts_7",
+        "minutes_7",
+        "connected_30",
+        "attempts_30",
+        "minutes_30",
+        "connected_90",
+        "attempts_90",
+        "minutes_90",
+        "letters_30",
+        "cards_30",
+    ]
+}
+FREQUENCY_SORTS = {**PRISONER_SORTS, **FIGURE_SORTS}
+
+# The prisoners a filter keeps; shared by the page, its count and the CSV.
+FREQUENCY_WHERE = """
+    prisoner.site_id = ANY(%(sites)s)
+    AND (%(site)s::bigint IS NULL OR prisoner.site_id = %(site)s)
+    AND (%(housing_unit)s::text IS NULL OR prisoner.housing_unit = %(housing_unit)s)
+    AND (%(status)s::text IS NULL OR prisoner.status = %(status)s)
+    AND (%(power)s::text IS NULL OR prisoner.power_depends_on = %(power)s)
+"""
+
+# Per site, today on its calendar and the first instants of the windows: the last
+# 7, 30 and 90 days are today and the 6, 29 and 89 days before it, at the site.
+# Computed once per site (MATERIALIZED), not once per call row.
+FREQUENCY_WINDOWS = """
+WITH window_start AS MATERIALIZED (
+    SELECT site.id AS site_id, local.today,
+           timezone(site.time_zone, (local.today - 6)::timestamp) AS from_7,
+           timezone(site.time_zone, (local.today - 29)::timestamp) AS from_30,
+           timezone(site.time_zone, (local.today - 89)::timestamp) AS from_90
+    FROM camp_site AS site
+    CROSS JOIN LATERAL (
+        SELECT (timezone(site.time_zone, %(now)s::timestamptz))::date AS today
+    ) AS local
+    WHERE site.id = ANY(%(sites)s)
+)
+"""
+
+# A prisoner's calls counted by window with FILTER; calls at the user's sites only.
+# Seconds are summed as float8 (``date_part``): a numeric sum costs several times more.
+FREQUENCY_FIGURES = """
+    count(*) FILTER (WHERE call.outcome = 'connected' AND call.started_at >= from_7)
+        AS connected_7,
+    count(*) FILTER (WHERE call.started_at >= from_7) AS attempts_7,
+    round((sum(date_part('epoch', call.elapsed)) FILTER (
+        WHERE call.outcome = 'connected' AND call.started_at >= from_7) / 60)::numeric, 1)
+        AS minutes_7,
+    count(*) FILTER (WHERE call.outcome = 'connected' AND call.started_at >= from_30)
+        AS connected_30,
+    count(*) FILTER (WHERE call.started_at >= from_30) AS attempts_30,
+    round((sum(date_part('epoch', call.elapsed)) FILTER (
+        WHERE call.outcome = 'connected' AND call.started_at >= from_30) / 60)::numeric, 1)
+        AS minutes_30,
+    count(*) FILTER (WHERE call.outcome = 'connected') AS connected_90,
+    count(*) AS attempts_90,
+    round((sum(date_part('epoch', call.elapsed)) FILTER (
+        WHERE call.outcome = 'connected') / 60)::numeric, 1) AS minutes_90
+"""
+
+# The calls of each prisoner of a page already chosen: one range scan of
+# calls_call_prisoner_idx each.
+CALLS_PER_PRISONER = f"""
+CROSS JOIN LATERAL (
+    SELECT {FREQUENCY_FIGURES}
+    FROM calls_call AS call
+    WHERE call.prisoner_id = prisoner.id
+      AND call.site_id = ANY(%(sites)s)
+      AND call.started_at >= window_start.from_90
+      AND call.started_at < %(now)s::timestamptz
+) AS calls
+"""
+
+# Sorted by a figure, every prisoner kept is ranked: one grouped pass over the
+# last 90 days of the sites' calls (calls_call_site_idx) costs a fraction of one
+# lookup per prisoner. Time zones lie within a day of UTC: 91 days is a margin for
+# the index; each call's window is then exact on its prisoner's site's calendar.
+CALLS_GROUPED = f"""
+LEFT JOIN (
+    SELECT call.prisoner_id, {FREQUENCY_FIGURES}
+    FROM calls_call AS call
+    JOIN prisoners_prisoner AS prisoner ON prisoner.id = call.prisoner_id
+    JOIN window_start ON window_start.site_id = prisoner.site_id
+    WHERE call.site_id = ANY(%(sites)s)
+      AND call.started_at >= %(now)s::timestamptz - interval '91 days'
+      AND call.started_at < %(now)s::timestamptz
+      AND call.started_at >= window_start.from_90
+      AND {{where}}
+    GROUP BY call.prisoner_id
+) AS calls ON calls.prisoner_id = prisoner.id
+"""
+
+# One row per prisoner: his figures (``{calls}``, either shape above) and his mail.
+# ``{prisoners}`` is the prisoners' table, or the page of it chosen first.
+FREQUENCY_SQL = """
+{windows}
+SELECT prisoner.id, prisoner.isn, prisoner.identity, prisoner.surname, prisoner.first_names,
+       prisoner.patronymic, prisoner.alias, prisoner.housing_unit, prisoner.status,
+       prisoner.power_depends_on, site.name,
+       COALESCE(calls.connected_7, 0) AS connected_7,
+       COALESCE(calls.attempts_7, 0) AS attempts_7,
+       COALESCE(calls.minutes_7, 0) AS minutes_7,
+       COALESCE(calls.connected_30, 0) AS connected_30,
+       COALESCE(calls.attempts_30, 0) AS attempts_30,
+       COALESCE(calls.minutes_30, 0) AS minutes_30,
+       COALESCE(calls.connected_90, 0) AS connected_90,
+       COALESCE(calls.attempts_90, 0) AS attempts_90,
+       COALESCE(calls.minutes_90, 0) AS minutes_90,
+       prisoner.last_connected_at,
+       window_start.today - (timezone(site.time_zone, prisoner.last_connected_at))::date
+           AS days_since_connected,
+       mail.letters_30, mail.cards_30
+FROM {prisoners} AS prisoner
+JOIN camp_site AS site ON site.id = prisoner.site_id
+JOIN window_start ON window_start.site_id = prisoner.site_id
+{calls}
+-- Letters and cards (capture cards too), either direction, of the last 30 days.
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE item.kind = 'letter') AS letters_30,
+           count(*) FILTER (WHERE item.kind IN ('card', 'capture_card')) AS cards_30
+    FROM letters_letter AS item
+    WHERE item.prisoner_id = prisoner.id
+      AND item.handed_in_on >= window_start.today - 29
+      AND item.handed_in_on <= window_start.today
+      AND NOT item.in_error
+) AS mail
+WHERE {where}
+ORDER BY {order}, prisoner.isn
+{limit}
+"""
+
+# Sorted by a column of the prisoner, the page of prisoners is chosen first (a sort
+# of the prisoners alone, or a walk of the ISN index) and only its rows are counted.
+PRISONER_PAGE = """(
+    SELECT prisoner.* FROM prisoners_prisoner AS prisoner
+    JOIN camp_site AS site ON site.id = prisoner.site_id
+    JOIN window_start ON window_start.site_id = prisoner.site_id
+    WHERE {where}
+    ORDER BY {order}, prisoner.isn
+    {limit}
+)"""
+
+FREQUENCY_COUNT_SQL = "SELECT count(*) FROM prisoners_prisoner AS prisoner WHERE {where}"
+
+
+@dataclass(frozen=True)
+class FrequencyFilter:
+    site: int | None = None
+    housing_unit: str | None = None
+    status: str | None = None
+    power: str | None = None
+    sort: str = "isn"
+    descending: bool = False
+
+
+class SqlRows:
+    """A report's rows as ``django.core.paginator.Paginator`` takes them: ``count()``
+    runs one query, a slice runs one query for that page (LIMIT/OFFSET)."""
+
+    def __init__(self, *, count, page):
+        self._count = count
+        self._page = page
+
+    def count(self) -> int:
+        return self._count()
+
+    def __len__(self) -> int:  # pragma: no cover - Paginator prefers count()
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list:
+        return self._page(window.start or 0, window.stop - (window.start or 0))
+
+
+def _frequency_params(sites, filters: FrequencyFilter, now) -> dict:
+    return {
+        "sites": [site.pk for site in sites],
+        "site": filters.site,
+        "housing_unit": filters.housing_unit,
+        "status": filters.status,
+        "power": filters.power,
+        "now": now,
+    }
+
+
+def _frequency_sql(filters: FrequencyFilter, limit: str) -> str:
+    column = FREQUENCY_SORTS[filters.sort]
+    # PostgreSQL's default NULL order (as the largest value), so that an index in the
+    # column's order (the ISN's) can serve the page.
+    order = f"{column} {'DESC' if filters.descending else 'ASC'}"
+    if filters.sort in PRISONER_SORTS:
+        # The page first, then the calls of its prisoners.
+        return FREQUENCY_SQL.format(
+            windows=FREQUENCY_WINDOWS,
+            prisoners=PRISONER_PAGE.format(where=FREQUENCY_WHERE, order=order, limit=limit),
+            calls=CALLS_PER_PRISONER,
+            where="TRUE",
+            order=order,
+            limit="",
+        )
+    # Every prisoner kept is ranked by a figure: the calls counted in one pass.
+    return FREQUENCY_SQL.format(
+        windows=FREQUENCY_WINDOWS,
+        prisoners="prisoners_prisoner",
+        calls=CALLS_GROUPED.format(where=FREQUENCY_WHERE),
+        where=FREQUENCY_WHERE,
+        order=order,
+        limit=limit,
+    )
+
+
+def _frequency_row(values) -> FrequencyRow:
+    (pk, isn, identity, surname, first_names, patronymic, alias, unit, status, power, site_name,
+     *figures, last_connected_at, days_since, letters_30, cards_30) = values  # fmt: skip
+    prisoner = Prisoner(
+        pk=pk,
+        isn=isn,
+        identity=identity,
+        surname=surname,
+        first_names=first_names,
+        patronymic=patronymic,
+        alias=alias,
+        housing_unit=unit,
+        status=status,
+        power_depends_on=power,
+    )
+    c7, a7, m7, c30, a30, m30, c90, a90, m90 = figures
+    return FrequencyRow(
+        prisoner=prisoner,
+        site_name=site_name,
+        connected_7=c7,
+        attempts_7=a7,
+        minutes_7=float(m7),
+        connected_30=c30,
+        attempts_30=a30,
+        minutes_30=float(m30),
+        connected_90=c90,
+        attempts_90=a90,
+        minutes_90=float(m90),
+        last_connected_at=last_connected_at,
+        days_since_connected=days_since,
+        letters_30=letters_30,
+        cards_30=cards_30,
+    )
+
+
+def call_frequency(
+    *, sites: Sequence[Site], filters: FrequencyFilter, now: datetime.datetime
+) -> SqlRows:
+    """One row per prisoner of ``sites`` that ``filters`` keep, sorted as they say:
+    connected calls, attempts (every logbook entry, in progress too) and minutes
+    connected in the last 7, 30 and 90 days (today and the days before it on the
+    site's calendar, up to ``now``); the last connected call and the days since it;
+    letters and cards (capture cards included) sent or received, not recorded in
+    error, handed in or arrived in the last 30 days. Outcomes are current values.
+
+    Paginate with ``Paginator``: one query to count, one per page.
+    """
+    params = _frequency_params(sites, filters, now)
+
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(FREQUENCY_COUNT_SQL.format(where=FREQUENCY_WHERE), params)
+            return cursor.fetchone()[0]
+
+    def page(offset: int, size: int) -> list[FrequencyRow]:
+        sql = _frequency_sql(filters, "LIMIT %(size)s OFFSET %(offset)s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**params, "size": size, "offset": offset})
+            return [_frequency_row(values) for values in cursor.fetchall()]
+
+    return SqlRows(count=count, page=page)
+
+
+def call_frequency_rows(
+    *, sites: Sequence[Site], filters: FrequencyFilter, now: datetime.datetime, chunk: int = 2000
+) -> Iterator[FrequencyRow]:
+    """Every row of ``call_frequency``, read through a server-side cursor ``chunk``
+    rows at a time: one query, memory bounded whatever the number of prisoners."""
+    sql = _frequency_sql(filters, "")
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, _frequency_params(sites, filters, now))
+        while rows := cursor.fetchmany(chunk):
+            yield from (_frequency_row(values) for values in rows)

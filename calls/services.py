@@ -509,6 +509,79 @@ def book_slot(
     return booking
 
 
+# How far ahead ``book_next_free_slot`` looks for a slot.
+NEXT_SLOT_DAYS = 14
+
+
+def _free_slots(site: Site, now: datetime.datetime, days: int):
+    """Slots of ``site``'s lines in service, not suspended, starting from ``now`` on
+    within ``days`` days and holding no live booking; earliest first."""
+    return (
+        CallSlot.objects.filter(
+            ~Exists(
+                Booking.objects.filter(slot=OuterRef("pk")).exclude(status=Booking.Status.CANCELLED)
+            ),
+            line__site=site,
+            line__active=True,
+            suspended_by__isnull=True,
+            starts_at__gte=now,
+            starts_at__lt=now + datetime.timedelta(days=days),
+        )
+        .select_related("line__site")
+        .order_by("starts_at", "line__name", "pk")
+    )
+
+
+@transaction.atomic
+def book_next_free_slot(
+    *, prisoner: Prisoner, actor, now: datetime.datetime | None = None
+) -> Booking:
+    """Book ``prisoner`` into the earliest free slot of his site, within
+    ``NEXT_SLOT_DAYS`` days from ``now``, on a day the rules let him call.
+
+    The day is chosen by asking ``rules.refusals`` for each day that has a free slot;
+    the booking itself is made by ``book_slot``, so the same rules (checked again
+    under the prisoner's lock), constraints and audit apply. When no day is allowed,
+    ``book_slot`` is asked for the earliest free slot and its refusal is raised, the
+    same words as anywhere else. A slot taken in the meantime (or one overlapping
+    another booking of the prisoner) gives way to the next allowed one. A handful of
+    queries per day with a free slot, then those of ``book_slot``.
+    """
+    now = now or timezone.now()
+    prisoner = Prisoner.objects.select_related("site").get(pk=prisoner.pk)
+    site = prisoner.site
+    slots = list(_free_slots(site, now, NEXT_SLOT_DAYS))
+    if not slots:
+        raise CallError(
+            _("No free slot in the next %(days)d days at this site.") % {"days": NEXT_SLOT_DAYS}
+        )
+    makeup = prisoner.is_owed_makeup
+    allowed_days: dict[datetime.date, bool] = {}
+
+    def allowed(slot: CallSlot) -> bool:
+        day = slot.starts_at.astimezone(site.zone).date()
+        if day not in allowed_days:
+            terms = rules.policy_terms(site, day)
+            allowed_days[day] = not rules.refusals(
+                prisoner=prisoner, day=day, terms=terms, makeup=makeup
+            )
+        return allowed_days[day]
+
+    candidates = [slot for slot in slots if allowed(slot)] or slots[:1]
+    # Conflicts with another booking: the next candidate may be free of them.
+    conflicts = (
+        [_("This slot is already booked.")],
+        [_("This prisoner is already booked at that time.")],
+    )
+    for slot in candidates:
+        try:
+            return book_slot(slot=slot, prisoner=prisoner, actor=actor, now=now)
+        except CallError as error:
+            if error.messages not in conflicts or slot is candidates[-1]:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @transaction.atomic
 def cancel_booking(*, booking: Booking, reason: str, actor) -> Booking:
     booking = Booking.objects.select_for_update().get(pk=booking.pk)

@@ -39,11 +39,10 @@ def healthz(request):
 
 
 def home(request):
-    """Send each role to the page it uses most."""
-    if has_role(request.user, Role.GUARD) and not has_role(
-        request.user, Role.SUPERVISOR, Role.ADMINISTRATOR
-    ):
+    """Send each role to the page it uses most: guards to the desk, supervisors and
+    administrators to their dashboard."""
+    if has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR):
+        return redirect("reports:index")
+    if has_role(request.user, Role.GUARD):
         return redirect("calls:desk")
-    if has_role(request.user, Role.GUARD, Role.SUPERVISOR, Role.ADMINISTRATOR):
-        return redirect("prisoners:prisoner-list")
     return render(request, "camp/no_role.html", status=403)

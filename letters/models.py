@@ -100,6 +100,60 @@ ITEM_IS_FINAL = changes_only_by_amendment_sql(
 )
 
 
+# The prisoners' ``last_mail_delivered_on`` for the prisoners of the rows a statement
+# wrote (``written``; for an UPDATE also ``replaced``, the rows before it, since a
+# correction may move an item to another prisoner): the latest delivery of an item
+# not recorded in error. Both directions are news: a sent item delivered reached the
+# family, a received one delivered reached the prisoner. One index lookup of the
+# prisoner's items (``letters_letter_prisoner_idx``) per prisoner.
+def _refresh_prisoner_mail_sql(prisoner_ids: str) -> str:
+    return f"""
+    UPDATE prisoners_prisoner AS prisoner
+    SET last_mail_delivered_on = summary.delivered_on
+    FROM (
+        SELECT ids.prisoner_id,
+               (SELECT max(delivered_on) FROM letters_letter
+                WHERE prisoner_id = ids.prisoner_id
+                  AND delivered_on IS NOT NULL AND NOT in_error) AS delivered_on
+        FROM ({prisoner_ids}) AS ids
+    ) AS summary
+    WHERE prisoner.id = summary.prisoner_id
+      AND prisoner.last_mail_delivered_on IS DISTINCT FROM summary.delivered_on;
+    RETURN NULL;
+"""
+
+
+REFRESH_PRISONER_MAIL_AFTER_INSERT = _refresh_prisoner_mail_sql(
+    "SELECT DISTINCT prisoner_id FROM written"
+)
+REFRESH_PRISONER_MAIL_AFTER_UPDATE = _refresh_prisoner_mail_sql(
+    "SELECT prisoner_id FROM written UNION SELECT prisoner_id FROM replaced"
+)
+
+
+def refresh_prisoner_mail_triggers() -> list[pgtrigger.Trigger]:
+    """Statement triggers keeping ``Prisoner.last_mail_delivered_on`` true after any
+    write, amendments (an UPDATE by their trigger), raw SQL and COPY included."""
+    return [
+        pgtrigger.Trigger(
+            name="refresh_prisoner_mail_after_insert",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Insert,
+            referencing=pgtrigger.Referencing(new="written"),
+            func=REFRESH_PRISONER_MAIL_AFTER_INSERT,
+        ),
+        pgtrigger.Trigger(
+            name="refresh_prisoner_mail_after_update",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Update,
+            referencing=pgtrigger.Referencing(old="replaced", new="written"),
+            func=REFRESH_PRISONER_MAIL_AFTER_UPDATE,
+        ),
+    ]
+
+
 class LetterQuerySet(models.QuerySet):
     def for_sites(self, sites):
         return self.filter(site__in=sites)
@@ -124,6 +178,7 @@ class LetterQuerySet(models.QuerySet):
         func=ITEM_IS_FINAL,
     ),
     pgtrigger.Protect(name="items_are_never_deleted", operation=pgtrigger.Delete),
+    *refresh_prisoner_mail_triggers(),
 )
 class Letter(models.Model):
     """One item of correspondence in the register: a letter, card, capture card,

@@ -101,6 +101,13 @@ class Prisoner(models.Model):
     makeup_owed_since = models.DateTimeField(
         _("make-up call owed since"), null=True, blank=True, editable=False
     )
+    # Derived from the register of letters and kept by database triggers on it
+    # (``letters.models.REFRESH_PRISONER_MAIL``): the latest delivery of an item sent
+    # or received, not recorded in error. With ``last_connected_at`` it gives the
+    # days "without news" that the supervisor's queue orders by.
+    last_mail_delivered_on = models.DateField(
+        _("last mail delivered"), null=True, blank=True, editable=False
+    )
 
     objects = PrisonerQuerySet.as_manager()
 

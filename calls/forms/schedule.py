@@ -141,6 +141,31 @@ class PolicyForm(forms.Form):
         label=_("Maximum calls per month"), min_value=1, max_value=31
     )
     guards_may_book = forms.BooleanField(label=_("Guards may book slots"), required=False)
+    # Art. 71 sets a floor; empty keeps the model's default (the Convention's figure).
+    min_letters_per_month = forms.IntegerField(
+        label=_("Minimum letters sent per month"),
+        required=False,
+        min_value=2,
+        max_value=31,
+        initial=2,
+        help_text=_("GCIII Art. 71: at least 2 letters a month. Empty: 2."),
+    )
+    min_cards_per_month = forms.IntegerField(
+        label=_("Minimum cards sent per month"),
+        required=False,
+        min_value=4,
+        max_value=31,
+        initial=4,
+        help_text=_("GCIII Art. 71: at least 4 cards a month. Empty: 4."),
+    )
+    no_news_days = forms.IntegerField(
+        label=_("Days without news before a prisoner is listed"),
+        required=False,
+        min_value=1,
+        max_value=365,
+        initial=30,
+        help_text=_("Empty: 30."),
+    )
     note = forms.CharField(
         label=_("Decision and note"),
         required=False,
@@ -161,9 +186,12 @@ class PolicyForm(forms.Form):
         return effective_from
 
     def terms(self) -> dict:
-        """The cleaned values as ``services.set_call_policy`` takes them."""
+        """The cleaned values as ``services.set_call_policy`` takes them; an empty
+        Geneva threshold is left out, so the model's default applies."""
         return {
-            name: value for name, value in self.cleaned_data.items() if name != "effective_from"
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "effective_from" and value is not None
         }
 
 

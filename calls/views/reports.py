@@ -6,12 +6,15 @@ Figures come from ``calls.reports`` (one aggregate query each); changes go throu
 through the ``get_*_for_user`` selectors, so another site's answer 404.
 """
 
+import csv
 import datetime
 import math
 
 import phonenumbers
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -19,18 +22,22 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from calls import reports, selectors, services
-from calls.forms.reports import ResolveFlagForm
+from calls import reports, rules, selectors, services
+from calls.forms.reports import FrequencyFilterForm, MonthForm, ResolveFlagForm
 from calls.services import CallError
+from camp import audit
 from camp.pagination import keyset_page
 from camp.roles import SUPERVISORS, is_supervisor, role_required
 from prisoners import services as registry
 from prisoners.forms import RevokeContactForm
 from prisoners.models import Prisoner
-from prisoners.selectors import get_contact_for_user
+from prisoners.selectors import get_contact_for_user, get_prisoner_for_user
 
 FLAGGED_PAGE_SIZE = 25
 CONTACTS_PAGE_SIZE = 50
+WITHOUT_NEWS_PAGE_SIZE = 25
+FREQUENCY_PAGE_SIZE = 25
+GENEVA_PAGE_SIZE = 50
 WORKLOAD_WEEKS = 12
 TREND_WEEKS = 26
 
@@ -67,13 +74,24 @@ def _today(request) -> datetime.date:
     return request.site.today() if request.site else timezone.localdate()
 
 
-# --- Landing page ---------------------------------------------------------------------
+# --- Dashboard ------------------------------------------------------------------------
 
 
 @require_GET
 @role_required(*SUPERVISORS)
 def index(request):
-    return render(request, "reports/index.html")
+    """The supervisor's start page: the counts of each queue, each linking to its list,
+    and the other reports. Seven queries of its own (the sites, six counts)."""
+    sites = _sites(request)
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "counts": reports.dashboard(
+                user=request.user, sites=sites, now=timezone.now(), today=_today(request)
+            ),
+        },
+    )
 
 
 # --- Flagged calls --------------------------------------------------------------------
@@ -413,4 +431,352 @@ def trends(request):
         request,
         "reports/trends.html",
         {"sites": sites, "weeks": weeks, "charts": charts},
+    )
+
+
+# --- Longest without news -------------------------------------------------------------
+
+
+def _without_news_url(page: str) -> str:
+    url = reverse("reports:without-news")
+    return f"{url}?{urlencode({'page': page})}" if page.isdigit() else url
+
+
+@require_GET
+@role_required(*SUPERVISORS)
+def without_news(request):
+    """Interned prisoners of the user's sites, make-ups owed first, then the longest
+    without news; whether each may call today, and if not which rule and until when.
+
+    Four queries of its own (the sites, the count, the page, the policy of each site
+    shown) and those of ``calls.rules.refusals`` for each of the 25 rows: at most
+    five each, so a page never runs more than about 130, whatever the camp's size.
+    """
+    now = timezone.now()
+    queue = reports.without_news_queue(sites=_sites(request), now=now)
+    page = Paginator(queue, WITHOUT_NEWS_PAGE_SIZE).get_page(request.GET.get("page"))
+    terms = {}
+    rows = []
+    for prisoner in page.object_list:
+        site = prisoner.site
+        today = site.today()
+        if site.pk not in terms:
+            terms[site.pk] = rules.policy_terms(site, today)
+        refusals = rules.refusals(
+            prisoner=prisoner, day=today, terms=terms[site.pk], makeup=prisoner.is_owed_makeup
+        )
+        rows.append(
+            {
+                "prisoner": prisoner,
+                "prisoner_name": _prisoner_name(request.user, prisoner),
+                "refusals": refusals,
+            }
+        )
+    return render(
+        request,
+        "reports/without_news.html",
+        {"page_obj": page, "rows": rows, "query_without_page": ""},
+    )
+
+
+@require_POST
+@role_required(*SUPERVISORS)
+def without_news_book(request, pk):
+    """Book the prisoner into the next free slot the rules allow, in one click
+    (``services.book_next_free_slot``); refusals come back as messages."""
+    prisoner = get_prisoner_for_user(user=request.user, pk=pk)
+    described = {"prisoner": _prisoner_name(request.user, prisoner), "isn": prisoner.isn}
+    try:
+        booking = services.book_next_free_slot(prisoner=prisoner, actor=request.user)
+    except CallError as error:
+        messages.error(
+            request,
+            _("%(prisoner)s (%(isn)s) is not booked: %(error)s")
+            % {**described, "error": " ".join(error.messages)},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(prisoner)s (%(isn)s) is booked on %(line)s at %(time)s.")
+            % {
+                **described,
+                "line": booking.slot.line.name,
+                "time": formats.date_format(
+                    timezone.localtime(booking.starts_at, prisoner.site.zone), "Y-m-d H:i"
+                ),
+            },
+        )
+    return redirect(_without_news_url(request.POST.get("page", "")))
+
+
+# --- Call frequency -------------------------------------------------------------------
+
+
+def _frequency_form(request, sites) -> FrequencyFilterForm:
+    """The filter form, its choices from the user's prisoners. One query."""
+    pairs = (
+        Prisoner.objects.filter(site__in=sites)
+        .order_by()
+        .values_list("housing_unit", "power_depends_on")
+        .distinct()
+    )
+    units, powers = set(), set()
+    for unit, power in pairs:
+        units.add(unit)
+        powers.add(power)
+    return FrequencyFilterForm(
+        request.GET,
+        sites=sites,
+        units=sorted(unit for unit in units if unit),
+        powers=sorted(power for power in powers if power),
+    )
+
+
+def _sort_links(request, filters: reports.FrequencyFilter) -> dict:
+    """For each sortable column, the query string that sorts by it: ascending, or
+    descending when it is already the ascending sort."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    links = {}
+    for name in reports.FREQUENCY_SORTS:
+        query["sort"] = f"-{name}" if filters.sort == name and not filters.descending else name
+        links[name] = query.urlencode()
+    return links
+
+
+def _frequency_columns(links: dict, filters: reports.FrequencyFilter, *, show_site: bool):
+    """The table's headings: key, label, whether it holds numbers, its sort link and
+    its current sort ("ascending", "descending" or "")."""
+    columns = [
+        ("isn", _("Prisoner"), False),
+        ("site", _("Site"), False),
+        ("housing_unit", _("Housing unit"), False),
+        ("status", _("Status"), False),
+        ("power", _("Nationality"), False),
+        ("connected_7", _("Connected, 7 days"), True),
+        ("attempts_7", _("Attempts, 7 days"), True),
+        ("minutes_7", _("Minutes, 7 days"), True),
+        ("connected_30", _("Connected, 30 days"), True),
+        ("attempts_30", _("Attempts, 30 days"), True),
+        ("minutes_30", _("Minutes, 30 days"), True),
+        ("connected_90", _("Connected, 90 days"), True),
+        ("attempts_90", _("Attempts, 90 days"), True),
+        ("minutes_90", _("Minutes, 90 days"), True),
+        ("last_connected", _("Last connected call"), False),
+        ("days_since", _("Days since"), True),
+        ("letters_30", _("Letters, 30 days"), True),
+        ("cards_30", _("Cards, 30 days"), True),
+    ]
+    current = "descending" if filters.descending else "ascending"
+    return [
+        {
+            "key": key,
+            "label": label,
+            "numeric": numeric,
+            "link": links[key],
+            "sorted": current if filters.sort == key else "",
+        }
+        for key, label, numeric in columns
+        if show_site or key != "site"
+    ]
+
+
+# Characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value) -> str:
+    """A cell as text a spreadsheet shows as written: a leading formula character
+    gets an apostrophe before it. Numbers are left as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for ``csv.writer``."""
+
+    def write(self, value):
+        return value
+
+
+def _frequency_csv(request, sites, filters: reports.FrequencyFilter) -> StreamingHttpResponse:
+    """Every row of the report as CSV, UTF-8 with a byte-order mark (spreadsheets then
+    read it as UTF-8), streamed from a server-side cursor. The download is audited at
+    each of the sites it covers, with its filters."""
+    now = timezone.now()
+    for site in sites:
+        audit.record(
+            actor=request.user,
+            action="calls.report.frequency_exported",
+            target=site,
+            site=site,
+            data={"filters": request.GET.dict()},
+        )
+    statuses = dict(Prisoner.Status.choices)
+    header = [
+        _("ISN"),
+        _("Name"),
+        _("Site"),
+        _("Housing unit"),
+        _("Status"),
+        _("Nationality"),
+        _("Connected, 7 days"),
+        _("Attempts, 7 days"),
+        _("Minutes, 7 days"),
+        _("Connected, 30 days"),
+        _("Attempts, 30 days"),
+        _("Minutes, 30 days"),
+        _("Connected, 90 days"),
+        _("Attempts, 90 days"),
+        _("Minutes, 90 days"),
+        _("Last connected call"),
+        _("Days since"),
+        _("Letters, 30 days"),
+        _("Cards, 30 days"),
+    ]
+    user = request.user
+    zones = {site.name: site.zone for site in sites}
+
+    def lines():
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(header)
+        for row in reports.call_frequency_rows(sites=sites, filters=filters, now=now):
+            last = row.last_connected_at
+            yield writer.writerow(
+                [
+                    neutralise(value)
+                    for value in (
+                        row.prisoner.isn,
+                        _prisoner_name(user, row.prisoner),
+                        row.site_name,
+                        row.prisoner.housing_unit,
+                        statuses.get(row.prisoner.status, row.prisoner.status),
+                        row.prisoner.power_depends_on,
+                        row.connected_7,
+                        row.attempts_7,
+                        row.minutes_7,
+                        row.connected_30,
+                        row.attempts_30,
+                        row.minutes_30,
+                        row.connected_90,
+                        row.attempts_90,
+                        row.minutes_90,
+                        (
+                            f"{timezone.localtime(last, zones[row.site_name]):%Y-%m-%d %H:%M}"
+                            if last
+                            else ""
+                        ),
+                        row.days_since_connected,
+                        row.letters_30,
+                        row.cards_30,
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(
+        (line.encode("utf-8") for line in lines()), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="call-frequency.csv"'
+    return response
+
+
+@require_GET
+@role_required(*SUPERVISORS)
+def frequency(request):
+    """Calls, minutes and mail per prisoner over 7, 30 and 90 days, filtered, sorted
+    and paginated; ``?format=csv`` downloads every row.
+
+    Four queries of its own for a page (the sites, the filter choices, the count, the
+    page); the CSV streams one.
+    """
+    sites = _sites(request)
+    form = _frequency_form(request, sites)
+    filters = form.filters()
+    if request.GET.get("format") == "csv":
+        return _frequency_csv(request, sites, filters)
+    rows = reports.call_frequency(sites=sites, filters=filters, now=timezone.now())
+    page = Paginator(rows, FREQUENCY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    csv_query = query.copy()
+    csv_query["format"] = "csv"
+    zones = {site.name: site.zone for site in sites}
+    sort_links = _sort_links(request, filters)
+    return render(
+        request,
+        "reports/frequency.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "rows": [
+                {
+                    "row": row,
+                    "prisoner_name": _prisoner_name(request.user, row.prisoner),
+                    "last_connected": (
+                        timezone.localtime(row.last_connected_at, zones[row.site_name])
+                        if row.last_connected_at
+                        else None
+                    ),
+                }
+                for row in page.object_list
+            ],
+            "filters": filters,
+            "sort_links": sort_links,
+            "columns": _frequency_columns(sort_links, filters, show_site=len(sites) > 1),
+            "query_without_page": f"{query.urlencode()}&" if query else "",
+            "csv_query": csv_query.urlencode(),
+            "show_site": len(sites) > 1,
+        },
+    )
+
+
+# --- Geneva minimum -------------------------------------------------------------------
+
+
+def _geneva_page(request, queryset: QuerySet, name: str):
+    return Paginator(queryset, GENEVA_PAGE_SIZE).get_page(request.GET.get(name))
+
+
+@require_GET
+@role_required(*SUPERVISORS)
+def geneva(request):
+    """Art. 71: interned prisoners who sent fewer letters or cards in a calendar month
+    (``?month=YYYY-MM``, last month by default) than their site's policy asks, and
+    those without news for the policy's days. Each list paginated on its own.
+
+    Five queries of its own (the sites, a count and a page for each list).
+    """
+    sites = _sites(request)
+    form = MonthForm(request.GET)
+    month = form.cleaned_data["month"] if form.is_valid() else None
+    month = month or reports.previous_month(_today(request))
+    below = _geneva_page(request, reports.below_geneva_minimum(sites=sites, month=month), "page")
+    silent = _geneva_page(
+        request, reports.no_news_for_too_long(sites=sites, now=timezone.now()), "news_page"
+    )
+    return render(
+        request,
+        "reports/geneva.html",
+        {
+            "form": form,
+            "month": month,
+            "below": below,
+            "below_rows": [
+                {"prisoner": prisoner, "prisoner_name": _prisoner_name(request.user, prisoner)}
+                for prisoner in below.object_list
+            ],
+            "silent": silent,
+            "silent_rows": [
+                {"prisoner": prisoner, "prisoner_name": _prisoner_name(request.user, prisoner)}
+                for prisoner in silent.object_list
+            ],
+            "month_query": urlencode({"month": f"{month:%Y-%m}"}),
+            "show_site": len(sites) > 1,
+        },
     )

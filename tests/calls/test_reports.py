@@ -78,6 +78,7 @@ def world(site):
     return {
         "call": flagged_call(site, now - 3 * datetime.timedelta(days=1)),
         "contact": pending_contact(site),
+        "prisoner": PrisonerFactory(site=site),
     }
 
 
@@ -91,6 +92,10 @@ PAGES = [
     ("post", "reports:contact-revoke", "contact", 302),
     ("get", "reports:workload", None, 200),
     ("get", "reports:trends", None, 200),
+    ("get", "reports:without-news", None, 200),
+    ("post", "reports:without-news-book", "prisoner", 302),
+    ("get", "reports:frequency", None, 200),
+    ("get", "reports:geneva", None, 200),
 ]
 PAGE_IDS = [name for _method, name, _target, _status in PAGES]
 MUTATIONS = [page for page in PAGES if page[0] == "post"]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from django.db import models
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from calls import services as calls
@@ -361,6 +363,15 @@ def _amend_letter(site, actor):
     return letter
 
 
+def _export_frequency(site, actor):
+    client = Client()
+    client.force_login(actor)
+    response = client.get(reverse("reports:frequency"), {"format": "csv"})
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    return site
+
+
 CASES = [
     Case("prisoners.prisoner.registered", _register),
     Case("prisoners.prisoner.updated", _update),
@@ -390,6 +401,7 @@ CASES = [
     Case("letters.letter.recorded", _record_letter),
     Case("letters.letter.status_changed", _record_letter_step),
     Case("letters.letter.amended", _amend_letter),
+    Case("calls.report.frequency_exported", _export_frequency),
 ]
 
 

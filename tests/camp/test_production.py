@@ -166,7 +166,7 @@ def test_production_start_up_serves_a_logged_in_page(production_server, settings
         timeout=10,
     ) as response:
         assert response.status == 200
-        assert response.url == f"{production_server}{reverse('prisoners:prisoner-list')}"
+        assert response.url == f"{production_server}{reverse('reports:index')}"
         page = response.read().decode()
 
     favicon = re.search(r'href="(/static/img/favicon\.[0-9a-f]{12}\.svg)"', page)
