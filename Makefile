@@ -38,6 +38,7 @@ db-stop: $(VENV)/.installed
 bench: bootstrap
 	$(BIN)/python bench/prisoner_search.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/reports.py
 
 clean: db-stop
 	rm -rf $(VENV) var *.egg-info

@@ -192,10 +192,14 @@ class WeekTrend:
     slots_used: int
     slots_no_show: int
     slots_lost_to_alerts: int
+    letters_sent: int
+    letters_received: int
+    cards_sent: int
+    cards_received: int
 
 
-# Calls and slots grouped by their site's local week, each joined to every week of
-# the period so that a week without either reads as zero.
+# Calls, slots and mail grouped by their site's local week, each joined to every week
+# of the period so that a week without any reads as zero.
 TRENDS_SQL = """
 WITH weeks AS (
     SELECT generate_series(%(first)s::date, %(last)s::date, interval '1 week')::date AS week
@@ -234,6 +238,23 @@ slots_by_week AS (
       AND (slot.starts_at AT TIME ZONE site.time_zone) >= %(first)s::timestamp
       AND (slot.starts_at AT TIME ZONE site.time_zone) < %(end)s::timestamp
     GROUP BY 1
+),
+-- ``handed_in_on`` is already a date of the site's calendar: its ISO week, no zone.
+mail_by_week AS (
+    SELECT date_trunc('week', item.handed_in_on::timestamp)::date AS week,
+           count(*) FILTER (WHERE item.kind = %(letter)s AND item.direction = %(sent)s)
+               AS letters_sent,
+           count(*) FILTER (WHERE item.kind = %(letter)s AND item.direction = %(received)s)
+               AS letters_received,
+           count(*) FILTER (WHERE item.kind = ANY(%(cards)s) AND item.direction = %(sent)s)
+               AS cards_sent,
+           count(*) FILTER (WHERE item.kind = ANY(%(cards)s) AND item.direction = %(received)s)
+               AS cards_received
+    FROM letters_letter AS item
+    WHERE item.site_id = ANY(%(sites)s)
+      AND item.handed_in_on >= %(first)s::date AND item.handed_in_on < %(end)s::date
+      AND NOT item.in_error
+    GROUP BY 1
 )
 SELECT weeks.week,
        COALESCE(calls_by_week.attempts, 0),
@@ -243,10 +264,15 @@ SELECT weeks.week,
        COALESCE(slots_by_week.booked, 0),
        COALESCE(slots_by_week.used, 0),
        COALESCE(slots_by_week.no_show, 0),
-       COALESCE(slots_by_week.lost_to_alerts, 0)
+       COALESCE(slots_by_week.lost_to_alerts, 0),
+       COALESCE(mail_by_week.letters_sent, 0),
+       COALESCE(mail_by_week.letters_received, 0),
+       COALESCE(mail_by_week.cards_sent, 0),
+       COALESCE(mail_by_week.cards_received, 0)
 FROM weeks
 LEFT JOIN calls_by_week ON calls_by_week.week = weeks.week
 LEFT JOIN slots_by_week ON slots_by_week.week = weeks.week
+LEFT JOIN mail_by_week ON mail_by_week.week = weeks.week
 ORDER BY weeks.week
 """
 
@@ -263,7 +289,11 @@ def weekly_trends(
       holding a booking that was not cancelled (no-shows and bookings suspended by an
       alert included); ``slots_used``: booked slots in which a call was made;
       ``slots_no_show``: bookings marked as no-show; ``slots_lost_to_alerts``: slots
-      suspended by an air-raid alert, booked or not.
+      suspended by an air-raid alert, booked or not;
+    - ``letters_sent``, ``letters_received``, ``cards_sent``, ``cards_received``:
+      items of mail of the kind letter, or card (capture cards included), handed in
+      by the prisoner or arrived for him in the week (``handed_in_on``, a date of
+      the site's calendar), leaving out items recorded in error.
 
     One query.
     """
@@ -273,6 +303,10 @@ def weekly_trends(
         "connected": Outcome.CONNECTED,
         "no_show": Booking.Status.NO_SHOW,
         "cancelled": Booking.Status.CANCELLED,
+        "letter": Kind.LETTER,
+        "cards": [Kind.CARD, Kind.CAPTURE_CARD],
+        "sent": Direction.SENT,
+        "received": Direction.RECEIVED,
     }
     with connection.cursor() as cursor:
         cursor.execute(TRENDS_SQL, params)
@@ -287,6 +321,10 @@ def weekly_trends(
                 slots_used=used,
                 slots_no_show=no_show,
                 slots_lost_to_alerts=lost,
+                letters_sent=letters_sent,
+                letters_received=letters_received,
+                cards_sent=cards_sent,
+                cards_received=cards_received,
             )
             for (
                 week,
@@ -298,6 +336,10 @@ def weekly_trends(
                 used,
                 no_show,
                 lost,
+                letters_sent,
+                letters_received,
+                cards_sent,
+                cards_received,
             ) in cursor.fetchall()
         ]
 
@@ -501,6 +543,7 @@ class FrequencyRow:
     days_since_connected: int | None
     letters_30: int
     cards_30: int
+    days_without_news: int
 
 
 # Sortable columns: the ``sort`` parameter's names and the SQL each orders by (ISN
@@ -537,9 +580,11 @@ FIGURE_SORTS = {
 }
 FREQUENCY_SORTS = {**PRISONER_SORTS, **FIGURE_SORTS}
 
-# The prisoners a filter keeps; shared by the page, its count and the CSV.
+# The prisoners a filter keeps; shared by the page, its count, the CSV and the
+# prisoner page (``prisoner``: one prisoner's row).
 FREQUENCY_WHERE = """
     prisoner.site_id = ANY(%(sites)s)
+    AND (%(prisoner)s::bigint IS NULL OR prisoner.id = %(prisoner)s)
     AND (%(site)s::bigint IS NULL OR prisoner.site_id = %(site)s)
     AND (%(housing_unit)s::text IS NULL OR prisoner.housing_unit = %(housing_unit)s)
     AND (%(status)s::text IS NULL OR prisoner.status = %(status)s)
@@ -635,7 +680,13 @@ SELECT prisoner.id, prisoner.isn, prisoner.identity, prisoner.surname, prisoner.
        prisoner.last_connected_at,
        window_start.today - (timezone(site.time_zone, prisoner.last_connected_at))::date
            AS days_since_connected,
-       mail.letters_30, mail.cards_30
+       mail.letters_30, mail.cards_30,
+       -- As ``with_news``: from the later of the last connected call's local day and
+       -- the last delivery of mail, or from arrival without either.
+       window_start.today - COALESCE(
+           GREATEST((timezone(site.time_zone, prisoner.last_connected_at))::date,
+                    prisoner.last_mail_delivered_on),
+           prisoner.arrived_on) AS days_without_news
 FROM {prisoners} AS prisoner
 JOIN camp_site AS site ON site.id = prisoner.site_id
 JOIN window_start ON window_start.site_id = prisoner.site_id
@@ -697,9 +748,10 @@ class SqlRows:
         return self._page(window.start or 0, window.stop - (window.start or 0))
 
 
-def _frequency_params(sites, filters: FrequencyFilter, now) -> dict:
+def _frequency_params(sites, filters: FrequencyFilter, now, prisoner=None) -> dict:
     return {
         "sites": [site.pk for site in sites],
+        "prisoner": prisoner,
         "site": filters.site,
         "housing_unit": filters.housing_unit,
         "status": filters.status,
@@ -736,7 +788,8 @@ def _frequency_sql(filters: FrequencyFilter, limit: str) -> str:
 
 def _frequency_row(values) -> FrequencyRow:
     (pk, isn, identity, surname, first_names, patronymic, alias, unit, status, power, site_name,
-     *figures, last_connected_at, days_since, letters_30, cards_30) = values  # fmt: skip
+     *figures, last_connected_at, days_since, letters_30, cards_30,
+     days_without_news) = values  # fmt: skip
     prisoner = Prisoner(
         pk=pk,
         isn=isn,
@@ -766,6 +819,7 @@ def _frequency_row(values) -> FrequencyRow:
         days_since_connected=days_since,
         letters_30=letters_30,
         cards_30=cards_30,
+        days_without_news=days_without_news,
     )
 
 
@@ -777,7 +831,8 @@ def call_frequency(
     connected in the last 7, 30 and 90 days (today and the days before it on the
     site's calendar, up to ``now``); the last connected call and the days since it;
     letters and cards (capture cards included) sent or received, not recorded in
-    error, handed in or arrived in the last 30 days. Outcomes are current values.
+    error, handed in or arrived in the last 30 days; the days without news (as
+    ``with_news``). Outcomes are current values.
 
     Paginate with ``Paginator``: one query to count, one per page.
     """
@@ -795,6 +850,21 @@ def call_frequency(
             return [_frequency_row(values) for values in cursor.fetchall()]
 
     return SqlRows(count=count, page=page)
+
+
+def prisoner_frequency(*, prisoner: Prisoner, now: datetime.datetime) -> FrequencyRow:
+    """``prisoner``'s row of ``call_frequency`` as of ``now``, counting the calls made
+    at his site (as the report does for a staff member of that site), with
+    ``days_without_news`` as ``with_news`` computes it. The same SQL as the report's
+    page sorted by ISN, for one prisoner: one query, one range scan of his calls."""
+    sql = _frequency_sql(FrequencyFilter(), "")
+    params = {
+        **_frequency_params([], FrequencyFilter(), now, prisoner=prisoner.pk),
+        "sites": [prisoner.site_id],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _frequency_row(cursor.fetchone())
 
 
 def call_frequency_rows(

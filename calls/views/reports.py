@@ -389,8 +389,8 @@ def line_chart(
 @require_GET
 @role_required(*SUPERVISORS)
 def trends(request):
-    """Calls and slots per week over half a year, as charts and a table of the same
-    figures. Two queries (the sites, the figures)."""
+    """Calls, slots, letters and cards per week over half a year, as charts and a
+    table of the same figures. Two queries (the sites, the figures)."""
     sites = _sites(request)
     weeks = reports.weekly_trends(sites=sites, today=_today(request), weeks=TREND_WEEKS)
     dates = [week.week for week in weeks]
@@ -425,6 +425,18 @@ def trends(request):
             description=table_note,
             weeks=dates,
             series=[(_("Average minutes"), [week.average_minutes for week in weeks])],
+        ),
+        line_chart(
+            key="chart-mail",
+            title=_("Letters and cards per week, sent and received"),
+            description=table_note,
+            weeks=dates,
+            series=[
+                (_("Letters sent"), [week.letters_sent for week in weeks]),
+                (_("Letters received"), [week.letters_received for week in weeks]),
+                (_("Cards sent"), [week.cards_sent for week in weeks]),
+                (_("Cards received"), [week.cards_received for week in weeks]),
+            ],
         ),
     ]
     return render(

@@ -17,6 +17,7 @@ from calls import reports, services
 from calls.models import Amendment, Booking, Call, Outcome
 from camp.models import AuditEntry
 from camp.roles import Role
+from letters.models import Letter
 from prisoners.models import Contact, Prisoner
 from tests.factories import (
     AirRaidAlertFactory,
@@ -24,6 +25,7 @@ from tests.factories import (
     CallFactory,
     CallSlotFactory,
     ContactFactory,
+    LetterFactory,
     LineFactory,
     PrisonerFactory,
     UserFactory,
@@ -486,6 +488,10 @@ def test_trends_figures_per_local_week(site, other_site, supervisor):
         slots_used=1,
         slots_no_show=1,
         slots_lost_to_alerts=1,
+        letters_sent=0,
+        letters_received=0,
+        cards_sent=0,
+        cards_received=0,
     )
     assert last_week == reports.WeekTrend(
         week=THIS_WEEK - WEEK,
@@ -497,6 +503,10 @@ def test_trends_figures_per_local_week(site, other_site, supervisor):
         slots_used=0,
         slots_no_show=0,
         slots_lost_to_alerts=0,
+        letters_sent=0,
+        letters_received=0,
+        cards_sent=0,
+        cards_received=0,
     )
     for week in weeks[:-2]:
         assert (week.attempts, week.connected, week.average_minutes, week.slots_offered) == (
@@ -520,12 +530,91 @@ def test_trends_count_an_amended_outcome_by_its_current_value(site, supervisor):
     assert (week.attempts, week.connected, week.average_minutes) == (1, 1, 10.0)
 
 
+def mail(prisoner, day, kind, direction=Letter.Direction.SENT, **extra):
+    channel = Letter.Channel.ICRC if kind == Letter.Kind.RED_CROSS_MESSAGE else Letter.Channel.POST
+    return LetterFactory(
+        prisoner=prisoner,
+        kind=kind,
+        direction=direction,
+        channel=channel,
+        handed_in_on=day,
+        **extra,
+    )
+
+
+def test_trends_count_letters_and_cards_per_week_sent_and_received(site, other_site):
+    prisoner = PrisonerFactory(site=site)
+    received = Letter.Direction.RECEIVED
+    letter, card, capture = Letter.Kind.LETTER, Letter.Kind.CARD, Letter.Kind.CAPTURE_CARD
+    monday, sunday = THIS_WEEK, THIS_WEEK + datetime.timedelta(days=6)
+    # This week: Monday and Sunday are its edges.
+    mail(prisoner, monday, letter)
+    mail(prisoner, sunday, letter)
+    mail(prisoner, TODAY, letter, received)
+    mail(prisoner, monday, card)
+    mail(prisoner, sunday, capture)  # a card handed in on a Sunday counts in that week
+    mail(prisoner, TODAY, card, received)
+    mail(prisoner, TODAY, card, received)
+    # Neither a letter nor a card.
+    mail(prisoner, TODAY, Letter.Kind.TELEGRAM)
+    mail(prisoner, TODAY, Letter.Kind.RED_CROSS_MESSAGE)
+    # Recorded in error: left out.
+    mail(prisoner, TODAY, letter, in_error=True)
+    mail(prisoner, TODAY, card, received, in_error=True)
+    # The Sunday before this week's Monday: the previous week. Three weeks back: one card.
+    mail(prisoner, monday - datetime.timedelta(days=1), card)
+    mail(prisoner, monday - 3 * WEEK + datetime.timedelta(days=2), card, received)
+    # Before the period and after it: out.
+    mail(prisoner, monday - 4 * WEEK - datetime.timedelta(days=1), letter)
+    mail(prisoner, monday + WEEK, card)
+    # Another site's mail the same week stays out.
+    stranger = PrisonerFactory(site=other_site)
+    mail(stranger, TODAY, letter)
+    mail(stranger, sunday, card)
+
+    weeks = reports.weekly_trends(sites=[site], today=TODAY, weeks=4)
+
+    def figures(week):
+        return (week.letters_sent, week.letters_received, week.cards_sent, week.cards_received)
+
+    assert [week.week for week in weeks] == [THIS_WEEK - (3 - n) * WEEK for n in range(4)]
+    assert [figures(week) for week in weeks] == [
+        (0, 0, 0, 1),
+        (0, 0, 0, 0),
+        (0, 0, 1, 0),
+        (2, 1, 2, 2),
+    ]
+
+
+def test_trends_weeks_without_mail_read_zero(site):
+    weeks = reports.weekly_trends(sites=[site], today=TODAY, weeks=26)
+    assert len(weeks) == 26
+    assert {
+        (week.letters_sent, week.letters_received, week.cards_sent, week.cards_received)
+        for week in weeks
+    } == {(0, 0, 0, 0)}
+
+
+def test_trends_page_charts_and_tabulates_letters_and_cards(site, supervisor_client):
+    prisoner = PrisonerFactory(site=site)
+    today = site.today()
+    mail(prisoner, today, Letter.Kind.LETTER)
+    mail(prisoner, today, Letter.Kind.CARD, Letter.Direction.RECEIVED)
+    response = supervisor_client.get(reverse("reports:trends"))
+    html = response.content.decode()
+    latest = response.context["weeks"][-1]
+    assert (latest.letters_sent, latest.cards_received) == (1, 1)
+    assert 'id="chart-mail-title">Letters and cards per week, sent and received</title>' in html
+    for heading in ["Letters sent", "Letters received", "Cards sent", "Cards received"]:
+        assert f'<th scope="col">{heading}</th>' in html
+
+
 def test_trends_page_draws_charts_with_titles_and_a_table(site, supervisor_client):
     call_at(site, at(site, site.today(), 9))
     response = supervisor_client.get(reverse("reports:trends"))
     html = response.content.decode()
     assert len(response.context["weeks"]) == 26
-    assert html.count("<svg viewBox") == 3
+    assert html.count("<svg viewBox") == 4
     for chart in response.context["charts"]:
         assert f'aria-labelledby="{chart["id"]}-title {chart["id"]}-desc"' in html
         assert f'<title id="{chart["id"]}-title">{chart["title"]}</title>' in html
@@ -541,9 +630,11 @@ def test_trends_runs_the_same_queries_for_2_or_20_calls(site, other_site, superv
         call_at(other_site, at(other_site, today, 9) - n * WEEK)
     with CaptureQueriesContext(connection) as few:
         supervisor_client.get(reverse("reports:trends"))
+    prisoner = PrisonerFactory(site=site)
     for n in range(2, 20):
         call_at(site, at(site, today, 9) - n * WEEK)
         CallSlotFactory(line=LineFactory(site=site), starts_at=at(site, today, 8) - n * WEEK)
+        mail(prisoner, today - n * WEEK, Letter.Kind.LETTER)
     with CaptureQueriesContext(connection) as many:
         response = supervisor_client.get(reverse("reports:trends"))
     assert sum(week.attempts for week in response.context["weeks"]) == 20
