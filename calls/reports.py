@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import (
     Count,
     ExpressionWrapper,
@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from calls.models import Booking, Call, CallPolicy, Outcome
 from camp.models import Site
+from camp.routers import connection_for_reads
 from letters.models import Direction, Kind, Letter
 from letters.selectors import overdue_capture_cards
 from prisoners.models import Contact, Prisoner
@@ -154,7 +155,7 @@ def monitor_workload(*, sites: Sequence[Site], today: datetime.date, weeks: int 
     One query.
     """
     params = {**_period(today=today, weeks=weeks), "sites": [site.pk for site in sites]}
-    with connection.cursor() as cursor:
+    with connection_for_reads().cursor() as cursor:
         cursor.execute(WORKLOAD_SQL, params)
         rows = cursor.fetchall()
     week_list = [params["first"] + n * ONE_WEEK for n in range(weeks)]
@@ -308,7 +309,7 @@ def weekly_trends(
         "sent": Direction.SENT,
         "received": Direction.RECEIVED,
     }
-    with connection.cursor() as cursor:
+    with connection_for_reads().cursor() as cursor:
         cursor.execute(TRENDS_SQL, params)
         return [
             WeekTrend(
@@ -839,13 +840,13 @@ def call_frequency(
     params = _frequency_params(sites, filters, now)
 
     def count() -> int:
-        with connection.cursor() as cursor:
+        with connection_for_reads().cursor() as cursor:
             cursor.execute(FREQUENCY_COUNT_SQL.format(where=FREQUENCY_WHERE), params)
             return cursor.fetchone()[0]
 
     def page(offset: int, size: int) -> list[FrequencyRow]:
         sql = _frequency_sql(filters, "LIMIT %(size)s OFFSET %(offset)s")
-        with connection.cursor() as cursor:
+        with connection_for_reads().cursor() as cursor:
             cursor.execute(sql, {**params, "size": size, "offset": offset})
             return [_frequency_row(values) for values in cursor.fetchall()]
 
@@ -862,7 +863,7 @@ def prisoner_frequency(*, prisoner: Prisoner, now: datetime.datetime) -> Frequen
         **_frequency_params([], FrequencyFilter(), now, prisoner=prisoner.pk),
         "sites": [prisoner.site_id],
     }
-    with connection.cursor() as cursor:
+    with connection_for_reads().cursor() as cursor:
         cursor.execute(sql, params)
         return _frequency_row(cursor.fetchone())
 
@@ -873,7 +874,7 @@ def call_frequency_rows(
     """Every row of ``call_frequency``, read through a server-side cursor ``chunk``
     rows at a time: one query, memory bounded whatever the number of prisoners."""
     sql = _frequency_sql(filters, "")
-    with connection.chunked_cursor() as cursor:
+    with connection_for_reads().chunked_cursor() as cursor:
         cursor.execute(sql, _frequency_params(sites, filters, now))
         while rows := cursor.fetchmany(chunk):
             yield from (_frequency_row(values) for values in rows)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("desk/bookings/<int:pk>/no-show/", desk.booking_no_show, name="booking-no-show"),
     # The logbook and its amendments.
     path("logbook/", logbook.logbook, name="logbook"),
+    path("logbook/day.pdf", logbook.logbook_day_pdf, name="logbook-day-pdf"),
     path("logbook/transcribe/", logbook.call_transcribe, name="call-transcribe"),
     path("logbook/<int:pk>/", logbook.call_detail, name="call-detail"),
     path("logbook/<int:pk>/amend/", logbook.call_amend, name="call-amend"),

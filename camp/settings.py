@@ -65,6 +65,20 @@ def envsecret(name: str, *, debug: bool) -> str:
     raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set when DEBUG is off.")
 
 
+def envdatabase(name: str) -> dict | None:
+    """The PostgreSQL database at the URL in NAME, or None when NAME is unset."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        database = dj_database_url.parse(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} is malformed: {error}") from None
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name} must point to PostgreSQL.")
+    return database
+
+
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = envsecret("SECRET_KEY", debug=DEBUG)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
@@ -137,6 +151,18 @@ else:
 # A fresh PostgreSQL connection costs more than most pages: keep them open.
 DATABASES["default"]["CONN_MAX_AGE"] = envint("CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Reports and large exports may read from a streaming replica of the primary; only code
+# inside camp.routers.reading_from_replica() does, and nothing ever writes there. Tests
+# mirror the test database under the "replica" alias.
+if replica := envdatabase("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **replica,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["camp.routers.ReplicaRouter"]
 
 AUTH_USER_MODEL = "camp.User"
 AUTH_PASSWORD_VALIDATORS = [

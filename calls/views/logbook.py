@@ -5,6 +5,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from calls import selectors, services
 from calls.forms.logbook import AmendCallForm, LogbookFilterForm, TranscribeCallForm
 from calls.models import AMENDABLE_FIELDS, ONE_DAY, Call, Outcome
+from calls.pdf import render_table_pdf
 from camp import audit
 from camp.forms import add_service_error
 from camp.pagination import bounded_count, keyset_page
@@ -138,6 +140,84 @@ def logbook(request):
             "printed_at": timezone.now(),
         },
     )
+
+
+@require_GET
+@role_required(*STAFF)
+def logbook_day_pdf(request):
+    """One site's calls of one day as a PDF in the paper book's columns, oldest first,
+    ending with a signature line for the desk binder: ``?site=<pk>&day=YYYY-MM-DD``,
+    by default the user's (first) site and its today.
+
+    Names as the logbook page shows them to the user's role; times on the site's clock.
+    Another site's number answers 404. Two queries of its own (the site, the entries).
+    """
+    site_id = request.GET.get("site", "")
+    if site_id:
+        if not site_id.isdigit():
+            raise Http404
+        site = request.user.sites.filter(pk=int(site_id)).first()
+    else:
+        site = request.site
+    if site is None:
+        raise Http404
+    day_text = request.GET.get("day", "")
+    if day_text:
+        try:
+            day = datetime.date.fromisoformat(day_text)
+        except ValueError:
+            messages.error(
+                request,
+                _("“%(day)s” is not a date: give the day as YYYY-MM-DD, e.g. %(today)s.")
+                % {"day": day_text, "today": site.today().isoformat()},
+            )
+            return redirect("calls:logbook")
+    else:
+        day = site.today()
+    reveal = is_supervisor(request.user)
+    entries = selectors.logbook_entries(
+        user=request.user, sites=[site], date_from=day, date_to=day, reveal_withheld=reveal
+    ).order_by("started_at", "pk")
+    zone = site.zone
+
+    def rows():
+        for call in entries.iterator(chunk_size=500):
+            name = _prisoner_name(call.prisoner, reveal=reveal) or "—"
+            yield (
+                f"{name} ({call.prisoner.isn})",
+                formats.date_format(timezone.localtime(call.started_at, zone), "Y-m-d H:i"),
+                call.locality or "—",
+                _("in progress") if call.is_open else format_elapsed(call.elapsed),
+                call.get_outcome_display() or "—",
+                str(call.monitor),
+            )
+
+    response = HttpResponse(content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="logbook-{site.code}-{day:%Y-%m-%d}.pdf"'
+    render_table_pdf(
+        output=response,
+        title=_("Communications logbook"),
+        subtitle_lines=[
+            _("Site: %(site)s (%(code)s)") % {"site": site.name, "code": site.code},
+            _("Day: %(day)s") % {"day": formats.date_format(day, "l, Y-m-d")},
+        ],
+        columns=[
+            _("Prisoner"),
+            _("Date"),
+            _("Location called"),
+            _("Time elapsed"),
+            _("Outcome"),
+            _("Monitor"),
+        ],
+        rows=rows(),
+        column_widths=[3.2, 1.5, 3, 1.3, 1.8, 2],
+        generated_by=request.user,
+        generated_at=timezone.localtime(timezone.now(), zone),
+        footer_lines=[
+            _("Monitor on duty: ____________  Signature: ____________  Date: ________"),
+        ],
+    )
+    return response
 
 
 def _filter_summary(filters: dict) -> list[str]:

@@ -28,6 +28,7 @@ from calls.services import CallError
 from camp import audit
 from camp.pagination import keyset_page
 from camp.roles import SUPERVISORS, is_supervisor, role_required
+from camp.routers import reads_from_replica, streamed_from_replica
 from prisoners import services as registry
 from prisoners.forms import RevokeContactForm
 from prisoners.models import Prisoner
@@ -279,6 +280,7 @@ def contact_revoke(request, pk):
 
 @require_GET
 @role_required(*SUPERVISORS)
+@reads_from_replica
 def workload(request):
     """Entries monitored per staff member per week: two queries (the sites, the grid)."""
     sites = _sites(request)
@@ -388,6 +390,7 @@ def line_chart(
 
 @require_GET
 @role_required(*SUPERVISORS)
+@reads_from_replica
 def trends(request):
     """Calls, slots, letters and cards per week over half a year, as charts and a
     table of the same figures. Two queries (the sites, the figures)."""
@@ -691,7 +694,8 @@ def _frequency_csv(request, sites, filters: reports.FrequencyFilter) -> Streamin
             )
 
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in lines()), content_type="text/csv; charset=utf-8"
+        (line.encode("utf-8") for line in streamed_from_replica(lines())),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="call-frequency.csv"'
     return response
@@ -699,6 +703,7 @@ def _frequency_csv(request, sites, filters: reports.FrequencyFilter) -> Streamin
 
 @require_GET
 @role_required(*SUPERVISORS)
+@reads_from_replica
 def frequency(request):
     """Calls, minutes and mail per prisoner over 7, 30 and 90 days, filtered, sorted
     and paginated; ``?format=csv`` downloads every row.
@@ -757,6 +762,7 @@ def _geneva_page(request, queryset: QuerySet, name: str):
 
 @require_GET
 @role_required(*SUPERVISORS)
+@reads_from_replica
 def geneva(request):
     """Art. 71: interned prisoners who sent fewer letters or cards in a calendar month
     (``?month=YYYY-MM``, last month by default) than their site's policy asks, and
