@@ -4,6 +4,8 @@ import zoneinfo
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -113,3 +115,77 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
+    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+)
+class ExportRecord(models.Model):
+    """One file exported for the Red Cross or the information bureau (``calls.exports``):
+    who, when, what was asked for, how many rows went out and the SHA-256 of the file,
+    so that a file handed over can later be checked against it.
+
+    Written once the whole file is produced; append-only like the audit log.
+    """
+
+    class Dataset(models.TextChoices):
+        REGISTRY = "registry", _("Registry")
+        LOG = "log", _("Communications log")
+        PACK = "pack", _("Visit pack")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        PDF = "pdf", "PDF"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("exported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    dataset = models.CharField(_("dataset"), max_length=20, choices=Dataset.choices)
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    # {"date_from", "date_to" (ISO dates or null), "sites" (codes), "statuses", "reveal"}
+    filters = models.JSONField(_("filters"), default=dict)
+    # Codes of the sites covered (also in ``filters``), for the pages' "your sites" filter.
+    site_codes = ArrayField(models.CharField(max_length=8), verbose_name=_("sites"))
+    reveal_reason = models.TextField(_("reason for revealing withheld identities"), blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    filename = models.CharField(_("file name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(dataset__in=["registry", "log", "pack"]),
+                name="camp_exportrecord_dataset_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(format__in=["csv", "xlsx", "pdf"]),
+                name="camp_exportrecord_format_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                name="camp_exportrecord_sha256_hex",
+            ),
+            # GCIII Art. 126: identities hidden on screens go to the ICRC, with a reason.
+            models.CheckConstraint(
+                condition=~models.Q(filters__reveal=True) | ~models.Q(reveal_reason=""),
+                name="camp_exportrecord_reveal_has_reason",
+            ),
+        ]
+        indexes = [
+            # The verify page: which recorded export a file's hash matches.
+            models.Index(fields=["sha256"], name="camp_exportrecord_sha256_idx"),
+            # The history page: exports of the user's sites, newest first.
+            GinIndex(fields=["site_codes"], name="camp_exportrecord_sites_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"

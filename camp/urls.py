@@ -11,5 +11,6 @@ urlpatterns = [
     path("letters/", include("letters.urls")),
     path("", include("calls.urls")),
     path("reports/", include("calls.report_urls")),
+    path("exports/", include("calls.export_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -8,6 +8,7 @@ through its service function; a new action without a case fails
 
 import ast
 import datetime
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from calls import exports
 from calls import services as calls
 from calls.models import Outcome, ScheduleWindow, Suspension
 from camp.audit import target_label
@@ -372,6 +374,25 @@ def _export_frequency(site, actor):
     return site
 
 
+def _export(site, actor, **reveal):
+    """A visit pack of ``site`` written to memory, as the export page and command do."""
+    filters = exports.make_filters(
+        user=actor,
+        dataset="pack",
+        format="csv",
+        site_codes=[site.code],
+        date_from=site.today() - 30 * DAY,
+        date_to=site.today(),
+        **reveal,
+    )
+    return exports.write_export(filters=filters, actor=actor, output=io.BytesIO())
+
+
+def _export_revealing_identities(site, actor):
+    _export(site, actor, reveal=True, reveal_reason="Tracing request of the CTA.")
+    return site
+
+
 CASES = [
     Case("prisoners.prisoner.registered", _register),
     Case("prisoners.prisoner.updated", _update),
@@ -402,6 +423,8 @@ CASES = [
     Case("letters.letter.status_changed", _record_letter_step),
     Case("letters.letter.amended", _amend_letter),
     Case("calls.report.frequency_exported", _export_frequency),
+    Case("calls.export.created", _export),
+    Case("calls.export.identities_revealed", _export_revealing_identities),
 ]
 
 
