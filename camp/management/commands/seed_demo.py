@@ -22,6 +22,7 @@ from calls import demo as calls_demo
 from calls.models import Amendment, Booking, Call, CallSlot
 from camp.models import Site, User
 from camp.roles import Role
+from letters import demo as letters_demo
 from prisoners import demo as prisoners_demo
 from prisoners.models import Contact, Prisoner, StatusChange
 
@@ -43,8 +44,8 @@ ANALYSED = [Prisoner, Contact, StatusChange, CallSlot, Booking, Call, Amendment]
 
 class Command(BaseCommand):
     help = (
-        "Create demo accounts and a camp of invented prisoners with their logbook at the "
-        "default site (once)."
+        "Create demo accounts and a camp of invented prisoners with their call logbook and "
+        "register of letters and cards at the default site (once)."
     )
 
     def add_arguments(self, parser):
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             type=int,
             default=12,
             metavar="N",
-            help="How many weeks of arrivals and calls to invent (default 12).",
+            help="How many weeks of arrivals, calls and mail to invent (default 12).",
         )
 
     def steps(self, options) -> list[tuple[str, object, int]]:
@@ -77,6 +78,11 @@ class Command(BaseCommand):
                 f"lines, schedule and {weeks} weeks of calls",
                 functools.partial(calls_demo.seed_calls, weeks=weeks),
                 calls_demo.expected_rows(count, weeks),
+            ),
+            (
+                "register of letters and cards",
+                letters_demo.seed_letters,
+                letters_demo.expected_rows(count, weeks),
             ),
         ]
 
