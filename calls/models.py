@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
 from camp.models import Site
+from camp.triggers import Unconditional, append_only
 from prisoners.models import Contact, Prisoner
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -215,7 +216,7 @@ def refresh_prisoner_contact_triggers() -> list[pgtrigger.Trigger]:
     """Statement triggers keeping ``REFRESH_PRISONER_CONTACT`` true after any write,
     raw SQL and COPY included; one per operation, as transition tables require."""
     return [
-        pgtrigger.Trigger(
+        Unconditional(
             name=f"refresh_prisoner_after_{operation_name}",
             level=pgtrigger.Statement,
             when=pgtrigger.After,
@@ -514,14 +515,14 @@ class CallQuerySet(models.QuerySet):
 
 
 @pgtrigger.register(
-    pgtrigger.Trigger(
+    Unconditional(
         name="closed_entry_changes_only_by_amendment",
         when=pgtrigger.Before,
         operation=pgtrigger.Update,
         condition=pgtrigger.Q(old__ended_at__isnull=False),
         func=CLOSED_ENTRY_IS_FINAL,
     ),
-    pgtrigger.Protect(name="entries_are_never_deleted", operation=pgtrigger.Delete),
+    *append_only(operation=pgtrigger.Delete),
     *refresh_prisoner_contact_triggers(),
 )
 class Call(models.Model):
@@ -696,9 +697,8 @@ class Call(models.Model):
 
 
 @pgtrigger.register(
-    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
-    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-    pgtrigger.Trigger(
+    *append_only(),
+    Unconditional(
         name="applies_to_entry",
         when=pgtrigger.After,
         operation=pgtrigger.Insert,

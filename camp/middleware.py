@@ -1,4 +1,16 @@
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db import DataError, InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
+from django.template import loader
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+
+from camp.roles import Role, has_role
 
 
 class SiteTimezoneMiddleware:
@@ -19,3 +31,113 @@ class SiteTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class NulByteMiddleware:
+    """Answer 400, not 500, when a request's NUL byte reaches a query.
+
+    PostgreSQL text cannot hold NUL, and psycopg refuses any query parameter carrying one
+    (DataError "... cannot contain NUL (0x00) bytes"): an admin list filter or search given
+    ``%00`` would otherwise answer 500. Forms already refuse NUL and pages that clean their
+    filters ignore it; this catches the rest, whichever view or template ran the query.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DataError) and "NUL (0x00)" in str(exception):
+            # Django logs the 400 once, as a warning (logger django.request).
+            return HttpResponseBadRequest(
+                _("The request contains a NUL character."), content_type="text/plain"
+            )
+        return None
+
+
+class SessionTimeoutMiddleware:
+    """End a session a shift after log-in (``SESSION_COOKIE_AGE``) and, for supervisors and
+    administrators, after ``SESSION_IDLE_TIMEOUT`` without a request; the user then logs in
+    again. A guard's desk is idle between calls, so guards have only the shift cap.
+
+    Times are kept in the session; the session is written at most once a minute to record
+    activity, never on each request. Until its first write, the session counts from the
+    user's last log-in.
+    """
+
+    STARTED = "camp_started_at"
+    SEEN = "camp_seen_at"
+    # Seconds between writes of the last-activity time.
+    RESOLUTION = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            self._enforce(request)
+        return self.get_response(request)
+
+    def _enforce(self, request) -> None:
+        session, user = request.session, request.user
+        now = int(time.time())
+        logged_in = int(user.last_login.timestamp()) if user.last_login else now
+        started = session.get(self.STARTED, logged_in)
+        seen = session.get(self.SEEN, logged_in)
+        idle_limited = has_role(user, Role.SUPERVISOR, Role.ADMINISTRATOR)
+        if now - started >= settings.SESSION_COOKIE_AGE or (
+            idle_limited and now - seen >= settings.SESSION_IDLE_TIMEOUT
+        ):
+            logout(request)
+        elif now - seen >= self.RESOLUTION:
+            session[self.STARTED] = started
+            session[self.SEEN] = now
+
+
+class NoStoreForStaffMiddleware:
+    """Pages shown to a logged-in user hold prisoner data: no browser or proxy may keep them.
+
+    Adds ``Cache-Control: no-store`` and ``Vary: Cookie``. Static files never get here
+    (WhiteNoise answers them before the session is read), and are skipped by path as well.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated and not request.path.startswith(
+            f"/{settings.STATIC_URL.lstrip('/')}"
+        ):
+            patch_cache_control(response, no_store=True, private=True)
+            patch_vary_headers(response, ["Cookie"])
+        return response
+
+
+def server_error(request):
+    """The 500 handler (``camp.urls.handler500``), also for a database outage.
+
+    Any exception not handled by a view or middleware ends here, with the exception being
+    handled; Django logs it once (logger ``django.request``), with its traceback. When the
+    database cannot be reached the page says so, with 503: the user's last action may not
+    have been saved. Neither page reads the database or the user, which may be what failed.
+    """
+    _type, error, _traceback = sys.exc_info()
+    if _database_unreachable(error):
+        return HttpResponse(loader.render_to_string("503.html"), status=503)
+    return HttpResponseServerError(loader.render_to_string("500.html"))
+
+
+def _database_unreachable(error: BaseException | None) -> bool:
+    """Connection lost or refused, or the server shutting down; not a failed statement
+    (deadlock, timeout, constraint), which stays a 500."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    # No SQLSTATE: the client could not connect or lost the connection. Class 08 is a
+    # connection exception; 57P01-57P03 are server shutdown and "cannot connect now".
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))

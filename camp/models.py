@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from camp.triggers import append_only
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -78,10 +80,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-@pgtrigger.register(
-    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
-    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-)
+@pgtrigger.register(*append_only())
 class AuditEntry(models.Model):
     """One thing that happened, kept for ever: who did what to which object.
 
@@ -117,10 +116,7 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.target_type}:{self.target_id}"
 
 
-@pgtrigger.register(
-    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
-    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-)
+@pgtrigger.register(*append_only())
 class ExportRecord(models.Model):
     """One file exported for the Red Cross or the information bureau (``calls.exports``):
     who, when, what was asked for, how many rows went out and the SHA-256 of the file,

@@ -4,6 +4,7 @@ Every variable is documented in README.md and .env.example. A malformed value
 stops start-up with ImproperlyConfigured instead of running half-configured.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -96,6 +97,11 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "pgtrigger",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "camp",
     "prisoners",
     "calls",
@@ -104,16 +110,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "camp.middleware.NulByteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "camp.two_factor.TwoFactorMiddleware",
+    "camp.middleware.SessionTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "camp.middleware.NoStoreForStaffMiddleware",
     "camp.middleware.SiteTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a refused log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "camp.urls"
@@ -165,15 +179,55 @@ if replica := envdatabase("DATABASE_REPLICA_URL"):
 DATABASE_ROUTERS = ["camp.routers.ReplicaRouter"]
 
 AUTH_USER_MODEL = "camp.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username or address before any password is checked.
+    "camp.throttling.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Argon2 first; the others stay so that older hashes still verify and are upgraded at log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Two-factor log-in (camp.two_factor): required for supervisors and administrators,
+# optional for guards. After each wrong code the next try waits 1, 2, 4, 8 ... seconds
+# (django-otp's throttling, per device).
+OTP_TOTP_ISSUER = "Camp logbook"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# Log-in throttling (django-axes): five failures in a row for one username, or from one
+# address, lock that username or address out for 30 minutes; an administrator unlocks it
+# sooner by deleting the access attempt in /admin/. A success resets the count.
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "camp.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "camp.throttling.client_ip_address"
+# Behind the TLS proxy every request comes from the proxy: the client's address is then the
+# last one the proxy appended to X-Forwarded-For (README, "Running for real").
+BEHIND_PROXY = envbool("BEHIND_PROXY", False)
+
+# Sessions: a shift-long cap for everyone, and an idle limit for roles that leave their desk
+# (camp.middleware.SessionTimeoutMiddleware). A guard's desk stays logged in for the shift.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_IDLE_TIMEOUT = 30 * 60
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("uk", _("Ukrainian"))]
@@ -206,8 +260,34 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# The __Host- prefix binds a cookie to this host over HTTPS (Secure, Path=/, no Domain);
+# browsers drop such cookies over plain http, so development keeps the plain names.
+if not DEBUG:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# TLS ends at the proxy, which must set (overwrite) X-Forwarded-Proto on every request.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = not DEBUG
+# The load balancer asks the app itself over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else 365 * 24 * 60 * 60
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+# No inline script or style anywhere: templates link static files only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # Bootstrap draws checkboxes and selects with data: SVG images in its CSS.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

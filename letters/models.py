@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
 from camp.models import Site
+from camp.triggers import Unconditional, append_only
 from prisoners.models import Contact, Prisoner
 
 
@@ -135,7 +136,7 @@ def refresh_prisoner_mail_triggers() -> list[pgtrigger.Trigger]:
     """Statement triggers keeping ``Prisoner.last_mail_delivered_on`` true after any
     write, amendments (an UPDATE by their trigger), raw SQL and COPY included."""
     return [
-        pgtrigger.Trigger(
+        Unconditional(
             name="refresh_prisoner_mail_after_insert",
             level=pgtrigger.Statement,
             when=pgtrigger.After,
@@ -143,7 +144,7 @@ def refresh_prisoner_mail_triggers() -> list[pgtrigger.Trigger]:
             referencing=pgtrigger.Referencing(new="written"),
             func=REFRESH_PRISONER_MAIL_AFTER_INSERT,
         ),
-        pgtrigger.Trigger(
+        Unconditional(
             name="refresh_prisoner_mail_after_update",
             level=pgtrigger.Statement,
             when=pgtrigger.After,
@@ -171,13 +172,13 @@ class LetterQuerySet(models.QuerySet):
 
 
 @pgtrigger.register(
-    pgtrigger.Trigger(
+    Unconditional(
         name="item_changes_only_by_amendment",
         when=pgtrigger.Before,
         operation=pgtrigger.Update,
         func=ITEM_IS_FINAL,
     ),
-    pgtrigger.Protect(name="items_are_never_deleted", operation=pgtrigger.Delete),
+    *append_only(operation=pgtrigger.Delete),
     *refresh_prisoner_mail_triggers(),
 )
 class Letter(models.Model):
@@ -371,9 +372,8 @@ class Letter(models.Model):
 
 
 @pgtrigger.register(
-    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
-    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-    pgtrigger.Trigger(
+    *append_only(),
+    Unconditional(
         name="applies_to_item",
         when=pgtrigger.After,
         operation=pgtrigger.Insert,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from camp.models import Site
+from camp.triggers import append_only
 
 MAX_APPROVED_CONTACTS = 20
 
@@ -185,10 +186,7 @@ class Prisoner(models.Model):
         return self.identity == self.Identity.WITHHELD
 
 
-@pgtrigger.register(
-    pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update),
-    pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-)
+@pgtrigger.register(*append_only())
 class StatusChange(models.Model):
     """One dated entry in a prisoner's status history, never rewritten."""
 

@@ -1,13 +1,31 @@
 import pytest
 
 from camp.roles import Role
-from tests.factories import SiteFactory, UserFactory
+from tests.factories import SiteFactory, UserFactory, login_verified
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Factories give every staff member a password; a deliberately slow hash only costs time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_past_append_only_triggers():
+    """Transactional tests end with Django's flush, one TRUNCATE of every table, which the
+    append-only tables refuse (camp.triggers). The test database's superuser flushes with
+    ``session_replication_role = replica``, under which ordinary triggers do not fire; a
+    role that is not a superuser cannot set it."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    execute_sql_flush = DatabaseOperations.execute_sql_flush
+
+    def flush(self, sql_list):
+        execute_sql_flush(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", flush)
+        yield
 
 
 @pytest.fixture
@@ -46,6 +64,11 @@ def _client_for(client_class, user):
     return client
 
 
+def _verified_client_for(client_class, user):
+    """Supervisors and administrators work only in sessions that passed two-factor log-in."""
+    return login_verified(client_class(), user)
+
+
 @pytest.fixture
 def guard_client(guard, client_class):
     return _client_for(client_class, guard)
@@ -53,12 +76,12 @@ def guard_client(guard, client_class):
 
 @pytest.fixture
 def supervisor_client(supervisor, client_class):
-    return _client_for(client_class, supervisor)
+    return _verified_client_for(client_class, supervisor)
 
 
 @pytest.fixture
 def administrator_client(administrator, client_class):
-    return _client_for(client_class, administrator)
+    return _verified_client_for(client_class, administrator)
 
 
 @pytest.fixture

@@ -178,3 +178,20 @@ class LetterFactory(factory.django.DjangoModelFactory):
         lambda letter: letter.prisoner.site.today() - datetime.timedelta(days=1)
     )
     recorded_by = factory.SubFactory(UserFactory)
+
+
+def login_verified(client, user):
+    """Log ``user`` in on ``client`` with a session that passed two-factor log-in, as
+    supervisors' and administrators' sessions must (camp.two_factor): a confirmed phone
+    device for the user, remembered in the session as django-otp does."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

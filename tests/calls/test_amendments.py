@@ -247,7 +247,7 @@ def test_amendment_history_shows_from_to_reason_and_author(supervisor_client, su
 # --- The database refuses changes to the record ---------------------------------------
 
 
-def _refused(sql: str, params: list, match: str = "pgtrigger") -> None:
+def _refused(sql: str, params: list, match: str = "is append-only") -> None:
     with (
         pytest.raises(ProgrammingError, match=match),
         transaction.atomic(),

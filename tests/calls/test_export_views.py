@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from camp.models import AuditEntry, ExportRecord
 from camp.roles import Role
 from tests.calls import test_exports
-from tests.factories import UserFactory
+from tests.factories import UserFactory, login_verified
 
 # The same scene as the datasets' tests: two sites, a withheld identity, an amended call.
 scene = test_exports.scene
@@ -183,7 +183,7 @@ def test_bad_filters_are_refused_and_nothing_is_written(
 def test_another_sites_data_is_never_exported(scene, other_site, client_class):
     south = UserFactory(username="south-admin", role=Role.ADMINISTRATOR, sites=[other_site])
     client = client_class()
-    client.force_login(south)
+    login_verified(client, south)
 
     rows = csv_rows(body(client.post(CREATE, form_data(sites=["SC"]))))
 
@@ -199,7 +199,7 @@ def test_history_lists_the_exports_of_the_users_sites_only(
     body(administrator_client.post(CREATE, form_data()))
     south = UserFactory(username="south-admin", role=Role.ADMINISTRATOR, sites=[other_site])
     client = client_class()
-    client.force_login(south)
+    login_verified(client, south)
     body(client.post(CREATE, form_data(sites=["SC"], dataset="registry")))
 
     response = administrator_client.get(HISTORY)

@@ -20,6 +20,7 @@ from tests.factories import (
     PrisonerFactory,
     SiteFactory,
     UserFactory,
+    login_verified,
 )
 
 URL_NAMES = ["logbook", "call-detail", "call-amend", "call-transcribe"]
@@ -627,7 +628,7 @@ def test_transcription_refuses_a_line_or_monitor_of_another_of_the_users_sites(c
     user = UserFactory(role=Role.SUPERVISOR, sites=[site, second_site])
     east_guard = UserFactory(role=Role.GUARD, sites=[second_site])
     east_line = LineFactory(site=second_site)
-    client.force_login(user)
+    login_verified(client, user)
     response = client.post(
         reverse("calls:call-transcribe"),
         _transcription(date=_days_ago(site, 3), line=east_line.pk, monitor=east_guard.pk),

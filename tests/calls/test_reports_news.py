@@ -32,6 +32,7 @@ from tests.factories import (
     LineFactory,
     PrisonerFactory,
     UserFactory,
+    login_verified,
 )
 
 DAY = datetime.timedelta(days=1)
@@ -753,7 +754,7 @@ def test_dashboard_runs_the_same_queries_for_2_or_20_of_everything(
 
 def test_reports_of_a_staff_member_without_sites_are_empty(db, client):
     loner = UserFactory(username="loner", role=Role.SUPERVISOR)
-    client.force_login(loner)
+    login_verified(client, loner)
     counts = client.get(reverse("reports:index")).context["counts"]
     assert counts.makeups_owed == counts.without_news == counts.capture_cards_overdue == 0
     assert client.get(reverse("reports:without-news")).context["rows"] == []

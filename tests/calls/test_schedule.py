@@ -19,6 +19,7 @@ from tests.factories import (
     PrisonerFactory,
     SiteFactory,
     UserFactory,
+    login_verified,
 )
 
 DAY = datetime.timedelta(days=1)
@@ -156,7 +157,7 @@ def test_staff_member_without_a_site_is_refused(db):
     from django.test import Client
 
     client = Client()
-    client.force_login(lost)
+    login_verified(client, lost)
     assert client.get(reverse("calls:schedule")).status_code == 403
 
 

@@ -19,10 +19,12 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
 
 from calls import exports
 from calls import services as calls
 from calls.models import Outcome, ScheduleWindow, Suspension
+from camp import two_factor
 from camp.audit import target_label
 from camp.models import AuditEntry, Site
 from letters import services as letters
@@ -38,6 +40,7 @@ from tests.factories import (
     LineFactory,
     PrisonerFactory,
     ScheduleWindowFactory,
+    login_verified,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,8 +369,7 @@ def _amend_letter(site, actor):
 
 
 def _export_frequency(site, actor):
-    client = Client()
-    client.force_login(actor)
+    client = login_verified(Client(), actor)
     response = client.get(reverse("reports:frequency"), {"format": "csv"})
     assert response.status_code == 200
     b"".join(response.streaming_content)
@@ -391,6 +393,13 @@ def _export(site, actor, **reveal):
 def _export_revealing_identities(site, actor):
     _export(site, actor, reveal=True, reveal_reason="Tracing request of the CTA.")
     return site
+
+
+def _enrol_two_factor(site, actor):
+    device = two_factor.pending_device(actor)
+    token = f"{totp(device.bin_key, device.step, device.t0, device.digits):06d}"
+    two_factor.enrol(device=device, token=token, actor=actor, site=site)
+    return device
 
 
 CASES = [
@@ -425,6 +434,7 @@ CASES = [
     Case("calls.report.frequency_exported", _export_frequency),
     Case("calls.export.created", _export),
     Case("calls.export.identities_revealed", _export_revealing_identities),
+    Case("camp.two_factor.enrolled", _enrol_two_factor),
 ]
 
 

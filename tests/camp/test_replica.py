@@ -29,7 +29,7 @@ from camp.routers import (
 )
 from camp.settings import envdatabase
 from prisoners.models import Prisoner
-from tests.factories import PrisonerFactory, SiteFactory, UserFactory
+from tests.factories import PrisonerFactory, SiteFactory, UserFactory, login_verified
 
 ROOT = Path(__file__).resolve().parents[2]
 BOTH = ["default", REPLICA]
@@ -174,7 +174,8 @@ def test_settings_add_the_replica_with_the_primarys_connection_options():
 def test_a_report_page_reads_from_the_replica(replica, client):
     # Committed (a transactional test), so the replica's own connection sees it.
     site = SiteFactory(name="North camp", code="NC")
-    client.force_login(UserFactory(username="supervisor", role=Role.SUPERVISOR, sites=[site]))
+    supervisor = UserFactory(username="supervisor", role=Role.SUPERVISOR, sites=[site])
+    login_verified(client, supervisor)
     # Arrived 2026-01-10, no letters or cards since: below the minimum in February.
     prisoner = PrisonerFactory(site=site, status=Prisoner.Status.INTERNED)
     with (

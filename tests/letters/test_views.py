@@ -10,7 +10,7 @@ from camp.models import AuditEntry
 from letters import services
 from letters.models import Letter, LetterAmendment
 from prisoners.models import Prisoner
-from tests.factories import ContactFactory, LetterFactory, PrisonerFactory
+from tests.factories import ContactFactory, LetterFactory, PrisonerFactory, login_verified
 
 DAY = datetime.timedelta(days=1)
 STAFF = {"guard", "supervisor", "administrator"}
@@ -33,7 +33,9 @@ PEOPLE = ["anonymous", "no_role_user", "guard", "supervisor", "administrator"]
 
 def client_for(request, who):
     client = request.getfixturevalue("client")
-    if who != "anonymous":
+    if who in {"supervisor", "administrator"}:
+        login_verified(client, request.getfixturevalue(who))
+    elif who != "anonymous":
         client.force_login(request.getfixturevalue(who))
     return client
 

@@ -4,6 +4,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from tests.factories import login_verified
+
 ANYONE_ON_STAFF = {"guard", "supervisor", "administrator"}
 SUPERVISORS = {"supervisor", "administrator"}
 
@@ -27,7 +29,9 @@ PEOPLE = ["anonymous", "no_role_user", "guard", "supervisor", "administrator"]
 
 def client_for(request, who):
     client = request.getfixturevalue("client")
-    if who != "anonymous":
+    if who in {"supervisor", "administrator"}:
+        login_verified(client, request.getfixturevalue(who))
+    elif who != "anonymous":
         client.force_login(request.getfixturevalue(who))
     return client
 
@@ -78,7 +82,7 @@ def test_another_sites_objects_are_not_found(
     "name", ["prisoners:prisoner-detail", "prisoners:prisoner-edit", "prisoners:contact-add"]
 )
 def test_staff_of_site_b_cannot_open_site_a_pages(client, other_site_supervisor, prisoner, name):
-    client.force_login(other_site_supervisor)
+    login_verified(client, other_site_supervisor)
     assert client.get(reverse(name, args=[prisoner.pk])).status_code == 404
     listing = client.get(reverse("prisoners:prisoner-list"))
     assert prisoner.isn not in listing.content.decode()
