@@ -39,6 +39,7 @@ bench: bootstrap
 	$(BIN)/python bench/prisoner_search.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/exports.py
 
 clean: db-stop
 	rm -rf $(VENV) var *.egg-info

@@ -102,7 +102,12 @@ class _Cell(Paragraph):
 
     def wrap(self, available_width, available_height):
         # Paragraph.wrap does not depend on the height.
-        if self._wrapped is None or self._wrapped[0] != available_width:
+        # Paragraph.split drops the broken lines (blPara) when nothing fits: break again.
+        if (
+            self._wrapped is None
+            or self._wrapped[0] != available_width
+            or not hasattr(self, "blPara")
+        ):
             self._wrapped = (available_width, super().wrap(available_width, available_height))
         return self._wrapped[1]
 

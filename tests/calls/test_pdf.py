@@ -281,3 +281,17 @@ def test_the_logbook_links_to_the_pdf_of_a_single_day(guard_client, site):
     assert "Daily logbook (PDF)" in page
     assert f"{reverse('calls:logbook-day-pdf')}?site={site.pk}&amp;day={day:%Y-%m-%d}" in page
     assert "Daily logbook (PDF)" not in guard_client.get(reverse("calls:logbook")).content.decode()
+
+
+def test_a_cell_that_did_not_fit_is_broken_into_lines_again():
+    """Paragraph.split drops the lines it had broken when not even two fit; the cell
+    must break them again before it is drawn (a long cell at the foot of a page)."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    from calls.pdf import _Cell
+
+    cell = _Cell("word " * 60, ParagraphStyle("cell", fontSize=8, leading=10))
+    cell.wrap(100, 1000)
+    assert cell.split(100, 5) == []
+    cell.wrap(100, 1000)
+    assert hasattr(cell, "blPara")
