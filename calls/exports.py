@@ -48,7 +48,7 @@ from django.utils.translation import gettext_lazy
 
 from calls.models import Outcome, Suspension
 from calls.services import CallError
-from camp import audit
+from camp import audit, chain
 from camp.models import ExportRecord, Site
 from camp.routers import connection_for_reads, streamed_from_replica
 from letters.models import Channel, Direction, Kind
@@ -935,9 +935,11 @@ def write_pdf(
     now: datetime.datetime,
     tally: Tally,
     actor,
+    chain_head: str = "",
 ) -> None:
     """The columns marked ``in_pdf`` as a table by ``calls.pdf.render_table_pdf``,
-    rows formatted as in the CSV and fed one at a time."""
+    rows formatted as in the CSV and fed one at a time; ``chain_head``
+    (``camp.chain.head_text()``) is printed under the filters."""
     from calls.pdf import render_table_pdf
 
     dataset = filters.definition
@@ -956,7 +958,10 @@ def write_pdf(
     render_table_pdf(
         output=output,
         title=str(dataset.label),
-        subtitle_lines=_describe(filters),
+        subtitle_lines=[
+            *_describe(filters),
+            *([_("Logbook chain head: %(head)s") % {"head": chain_head}] if chain_head else []),
+        ],
         columns=[str(column.label) for _index, column in shown],
         column_widths=_pdf_widths([column for _index, column in shown]),
         rows=rows(),
@@ -1000,9 +1005,17 @@ def audit_reveal(*, filters: ExportFilters, actor) -> None:
 
 @transaction.atomic
 def record_export(
-    *, filters: ExportFilters, actor, row_count: int, sha256: str, filename: str, now
+    *,
+    filters: ExportFilters,
+    actor,
+    row_count: int,
+    sha256: str,
+    filename: str,
+    now,
+    chain_head: str = "",
 ) -> ExportRecord:
-    """The ``ExportRecord`` of a finished file and its audit entry at each site."""
+    """The ``ExportRecord`` of a finished file and its audit entry at each site;
+    ``chain_head`` is the tamper-evidence chain's head when the export began."""
     record = ExportRecord.objects.create(
         user=actor,
         created_at=now,
@@ -1014,6 +1027,7 @@ def record_export(
         row_count=row_count,
         sha256=sha256,
         filename=filename,
+        chain_head=chain_head,
     )
     for site in filters.sites:
         audit.record(
@@ -1026,6 +1040,7 @@ def record_export(
                 "rows": row_count,
                 "sha256": sha256,
                 "filename": filename,
+                "chain_head": chain_head,
             },
         )
     return record
@@ -1041,6 +1056,7 @@ def stream_csv_export(
     now = now or timezone.now()
     if filters.reveal:
         audit_reveal(filters=filters, actor=actor)
+    chain_head = chain.head_text()
 
     def chunks():
         tally = Tally()
@@ -1052,6 +1068,7 @@ def stream_csv_export(
             sha256=tally.digest.hexdigest(),
             filename=filename_for(filters, now=now),
             now=now,
+            chain_head=chain_head,
         )
 
     return chunks()
@@ -1074,6 +1091,7 @@ def write_export(
     now = now or timezone.now()
     if filters.reveal:
         audit_reveal(filters=filters, actor=actor)
+    chain_head = chain.head_text()
     tally = Tally(progress=progress)
     if filters.format == Format.CSV:
         for chunk in csv_chunks(filters, now=now, tally=tally):
@@ -1084,7 +1102,7 @@ def write_export(
         if filters.format == Format.XLSX:
             write_xlsx(filters, output, now=now, tally=tally)
         else:
-            write_pdf(filters, output, now=now, tally=tally, actor=actor)
+            write_pdf(filters, output, now=now, tally=tally, actor=actor, chain_head=chain_head)
         output.flush()
         output.seek(start)
         digest = file_sha256(output)
@@ -1096,6 +1114,7 @@ def write_export(
         sha256=digest,
         filename=filename_for(filters, now=now),
         now=now,
+        chain_head=chain_head,
     )
 
 

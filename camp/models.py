@@ -9,6 +9,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -152,6 +154,9 @@ class ExportRecord(models.Model):
     row_count = models.PositiveIntegerField(_("rows"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     filename = models.CharField(_("file name"), max_length=200)
+    # ``camp.chain.head_text()`` ("<links>:<hash>") when the export began, as printed
+    # in the PDF: an anchor of the tamper-evidence chain held outside the camp.
+    chain_head = models.CharField(_("chain head"), max_length=90, blank=True)
 
     class Meta:
         verbose_name = _("export")
@@ -185,3 +190,57 @@ class ExportRecord(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+HASH_COLUMNS = ("content_hash", "previous_hash", "hash")
+
+
+@pgtrigger.register(*append_only())
+class ChainLink(models.Model):
+    """One link of the tamper-evidence chain (``camp.chain``): a final row of the
+    logbook, the register of letters, their amendments or the audit log.
+
+    Written only by the chain's triggers, in the same transaction as the row;
+    ``hash`` = SHA-256 of ``previous_hash`` + ``content_hash`` (hex text), and
+    ``content_hash`` is recomputable from the live row (``manage.py verify_logbook``).
+    Append-only.
+    """
+
+    # 1, 2, 3 ... in the order the links were appended, without gaps.
+    position = models.BigIntegerField(_("position"), primary_key=True)
+    table_name = models.CharField(_("table"), max_length=63)
+    row_id = models.BigIntegerField(_("row"))
+    content_hash = models.CharField(_("content SHA-256"), max_length=64)
+    previous_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chain link")
+        verbose_name_plural = _("chain links")
+        ordering = ["position"]
+        constraints = [
+            # One successor per link: two writers can never fork the chain.
+            models.UniqueConstraint(fields=["previous_hash"], name="camp_chainlink_no_fork"),
+            # verify_logbook's search for rows without a link, one table at a time.
+            models.UniqueConstraint(
+                fields=["table_name", "row_id"], name="camp_chainlink_one_per_row"
+            ),
+            # Length and a plain character class: a regex with {64} costs PostgreSQL
+            # several microseconds a match, most of a link's cost in a bulk append.
+            models.CheckConstraint(
+                condition=models.Q(
+                    *(
+                        Exact(Length(name), 64)
+                        for name in ("content_hash", "previous_hash", "hash")
+                    ),
+                    content_hash__regex=r"^[0-9a-f]+$",
+                    previous_hash__regex=r"^[0-9a-f]+$",
+                    hash__regex=r"^[0-9a-f]+$",
+                ),
+                name="camp_chainlink_hashes_hex",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.position} {self.table_name}:{self.row_id}"

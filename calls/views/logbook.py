@@ -15,7 +15,7 @@ from calls import selectors, services
 from calls.forms.logbook import AmendCallForm, LogbookFilterForm, TranscribeCallForm
 from calls.models import AMENDABLE_FIELDS, ONE_DAY, Call, Outcome
 from calls.pdf import render_table_pdf
-from camp import audit
+from camp import audit, chain
 from camp.forms import add_service_error
 from camp.pagination import bounded_count, keyset_page
 from camp.roles import STAFF, is_supervisor, role_required
@@ -150,7 +150,9 @@ def logbook_day_pdf(request):
     by default the user's (first) site and its today.
 
     Names as the logbook page shows them to the user's role; times on the site's clock.
-    Another site's number answers 404. Two queries of its own (the site, the entries).
+    The footer carries the tamper-evidence chain's head (``camp.chain.head``) for the
+    binder. Another site's number answers 404. Three queries of its own (the site,
+    the entries, the chain head).
     """
     site_id = request.GET.get("site", "")
     if site_id:
@@ -214,6 +216,7 @@ def logbook_day_pdf(request):
         generated_by=request.user,
         generated_at=timezone.localtime(timezone.now(), zone),
         footer_lines=[
+            _("Logbook chain head: %(head)s") % {"head": chain.head_text()},
             _("Monitor on duty: ____________  Signature: ____________  Date: ________"),
         ],
     )
