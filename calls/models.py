@@ -9,7 +9,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
+from camp.amendments import (
+    AmendmentRecord,
+    apply_amendment_sql,
+    changes_only_by_amendment_sql,
+)
 from camp.models import Site
 from camp.triggers import Unconditional, append_only
 from prisoners.models import Contact, Prisoner
@@ -706,31 +710,16 @@ class Call(models.Model):
         func=APPLY_AMENDMENT,
     ),
 )
-class Amendment(models.Model):
+class Amendment(AmendmentRecord):
     """A correction of a closed logbook entry: what changed, why, by whom, when."""
 
     call = models.ForeignKey(
         Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="amendments"
     )
-    # {field: {"from": old, "to": new}}; datetimes as ISO 8601 strings.
-    changes = models.JSONField(_("changes"))
-    reason = models.TextField(_("reason"))
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("author"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(AmendmentRecord.Meta):
         verbose_name = _("amendment")
         verbose_name_plural = _("amendments")
-        # The order the trigger applied them in.
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(condition=~Q(reason=""), name="calls_amendment_has_reason"),
-        ]
 
     def __str__(self):
         return f"{self.call} ({self.created_at:%Y-%m-%d})"

@@ -9,6 +9,38 @@ entry, ``changes_only_by_amendment_sql``, refuses any other UPDATE. The columns 
 always hold the current values, and the amendments are their history.
 """
 
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AmendmentRecord(models.Model):
+    """What every amendment holds besides the entry it corrects: the changes, the
+    reason, the author and the time. Applied in ``id`` order by the trigger."""
+
+    # {field: {"from": old, "to": new}}; dates and times as ISO 8601 strings.
+    changes = models.JSONField(_("changes"))
+    reason = models.TextField(_("reason"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        # The order the trigger applied them in.
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="%(app_label)s_%(class)s_has_reason"
+            ),
+        ]
+
 
 def _value(field: str, key: str, field_types: dict[str, str]) -> str:
     return f"(NEW.changes -> '{field}' ->> '{key}')::{field_types[field]}"

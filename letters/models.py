@@ -6,7 +6,11 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from camp.amendments import apply_amendment_sql, changes_only_by_amendment_sql
+from camp.amendments import (
+    AmendmentRecord,
+    apply_amendment_sql,
+    changes_only_by_amendment_sql,
+)
 from camp.models import Site
 from camp.triggers import Unconditional, append_only
 from prisoners.models import Contact, Prisoner
@@ -381,7 +385,7 @@ class Letter(models.Model):
         func=APPLY_AMENDMENT,
     ),
 )
-class LetterAmendment(models.Model):
+class LetterAmendment(AmendmentRecord):
     """A change to an item of the register: a status step or a correction.
 
     A status step fills in one empty date (censored, dispatched, delivered,
@@ -392,28 +396,11 @@ class LetterAmendment(models.Model):
     letter = models.ForeignKey(
         Letter, verbose_name=_("item"), on_delete=models.PROTECT, related_name="amendments"
     )
-    # {field: {"from": old, "to": new}}; dates as ISO 8601 strings.
-    changes = models.JSONField(_("changes"))
-    reason = models.TextField(_("reason"))
     is_correction = models.BooleanField(_("correction"), default=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("author"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(AmendmentRecord.Meta):
         verbose_name = _("amendment of an item of mail")
         verbose_name_plural = _("amendments of items of mail")
-        # The order the trigger applied them in.
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=~Q(reason=""), name="letters_letteramendment_has_reason"
-            ),
-        ]
 
     def __str__(self):
         return f"{self.letter} ({self.created_at:%Y-%m-%d})"
