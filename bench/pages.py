@@ -34,6 +34,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import path, reverse  # noqa: E402
 
 import camp.urls  # noqa: E402
+from bench.staff_client import verified_client  # noqa: E402
 from calls.models import Call  # noqa: E402
 from camp.models import Site, User  # noqa: E402
 from prisoners.models import Prisoner  # noqa: E402
@@ -74,8 +75,7 @@ def main() -> None:
         cursor.execute("ANALYZE")
     supervisor = User.objects.get(username="supervisor")
     site = supervisor.sites.order_by("pk").first()
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(supervisor)
+    client = verified_client(supervisor)
 
     prisoner = (
         Prisoner.objects.filter(site=site, last_connected_at__isnull=False).order_by("pk").first()

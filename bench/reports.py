@@ -38,6 +38,7 @@ from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.staff_client import verified_client  # noqa: E402
 from calls.models import Call  # noqa: E402
 from camp.models import Site, User  # noqa: E402
 from letters.models import Letter  # noqa: E402
@@ -113,8 +114,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     supervisor = User.objects.get(username="supervisor")
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(supervisor)
+    client = verified_client(supervisor)
 
     print(
         f"{Prisoner.objects.count():,} prisoners, {Call.objects.count():,} logbook entries, "
