@@ -73,6 +73,9 @@ class User(AbstractUser):
     """A member of staff. Roles are Django groups (see camp.roles); sites limit what they see."""
 
     sites = models.ManyToManyField(Site, verbose_name=_("sites"), related_name="staff", blank=True)
+    language = models.CharField(
+        _("interface language"), max_length=8, choices=settings.LANGUAGES, default="uk"
+    )
 
     class Meta:
         verbose_name = _("staff member")
