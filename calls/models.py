@@ -7,8 +7,10 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from camp import history
 from camp.amendments import (
     AmendmentRecord,
     apply_amendment_sql,
@@ -58,6 +60,7 @@ class DateRange(models.Func):
         super().__init__(F(start), F(end))
 
 
+@history.track(site="{row}.site_id")
 class Line(models.Model):
     """A telephone station in a site's call room; one call at a time."""
 
@@ -91,6 +94,7 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+@history.track(site="(SELECT site_id FROM calls_line WHERE id = {row}.line_id)")
 class ScheduleWindow(models.Model):
     """A weekly window on a line, cut into slots by ``calls.services.generate_slots``."""
 
@@ -137,6 +141,7 @@ class CallSlotQuerySet(models.QuerySet):
         )
 
 
+@history.track(site="(SELECT site_id FROM calls_line WHERE id = {row}.line_id)")
 class CallSlot(models.Model):
     """A scheduled window on a line that one prisoner can be booked into."""
 
@@ -179,7 +184,7 @@ class CallSlot(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.line} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+        return f"{self.line} {date_format(timezone.localtime(self.starts_at), 'DATETIME_FORMAT')}"
 
 
 # The prisoners' ``last_connected_at`` and ``makeup_owed_since`` for the prisoners of
@@ -235,6 +240,10 @@ def refresh_prisoner_contact_triggers() -> list[pgtrigger.Trigger]:
     ]
 
 
+@history.track(
+    site="(SELECT l.site_id FROM calls_callslot s JOIN calls_line l ON l.id = s.line_id"
+    " WHERE s.id = {row}.slot_id)"
+)
 @pgtrigger.register(*refresh_prisoner_contact_triggers())
 class Booking(models.Model):
     """A prisoner booked into a slot. Cancelled bookings stay, with their reason."""
@@ -315,6 +324,7 @@ class CallPolicyQuerySet(models.QuerySet):
         return self.filter(site=site, effective_from__lte=day).order_by("-effective_from").first()
 
 
+@history.track(site="{row}.site_id")
 class CallPolicy(models.Model):
     """The camp's call rules from a date on; earlier versions stay for reports."""
 
@@ -368,6 +378,7 @@ class CallPolicy(models.Model):
         return f"{self.site} {self.effective_from}"
 
 
+@history.track(site="(SELECT site_id FROM prisoners_prisoner WHERE id = {row}.prisoner_id)")
 class Suspension(models.Model):
     """A prisoner's calls stopped for a stated reason until a fixed end date.
 
@@ -432,6 +443,7 @@ class Suspension(models.Model):
         return f"{self.prisoner.isn} {self.starts_on}–{self.ends_on}"
 
 
+@history.track(site="{row}.site_id")
 class AirRaidAlert(models.Model):
     """From siren to all clear at one site."""
 
@@ -464,7 +476,7 @@ class AirRaidAlert(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.site} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.site} {date_format(timezone.localtime(self.started_at), 'DATETIME_FORMAT')}"
 
 
 class Outcome(models.TextChoices):
@@ -518,6 +530,7 @@ class CallQuerySet(models.QuerySet):
         return self.select_related("site", "prisoner", "line", "monitor")
 
 
+@history.track(site="{row}.site_id", exclude=("amendment_count",))
 @pgtrigger.register(
     Unconditional(
         name="closed_entry_changes_only_by_amendment",
@@ -678,7 +691,8 @@ class Call(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.prisoner.isn} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
+        started = date_format(timezone.localtime(self.started_at), "DATETIME_FORMAT")
+        return f"{self.prisoner.isn} {started}"
 
     @property
     def is_open(self) -> bool:
@@ -700,6 +714,7 @@ class Call(models.Model):
         return {name: getattr(self, name) for name in AMENDABLE_FIELDS}
 
 
+@history.track(site="(SELECT site_id FROM calls_call WHERE id = {row}.call_id)")
 @pgtrigger.register(
     *append_only(),
     Unconditional(
@@ -722,4 +737,4 @@ class Amendment(AmendmentRecord):
         verbose_name_plural = _("amendments")
 
     def __str__(self):
-        return f"{self.call} ({self.created_at:%Y-%m-%d})"
+        return f"{self.call} ({date_format(timezone.localtime(self.created_at))})"

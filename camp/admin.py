@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from camp import audit
 from camp.models import AuditEntry, Site, User
 from camp.roles import Role, has_role
 
@@ -57,6 +58,7 @@ class SiteAdmin(admin.ModelAdmin):
         if not change and not request.user.is_superuser:
             # A site an administrator opens is theirs, or they could not see it afterwards.
             request.user.sites.add(obj)
+        audit.record(actor=request.user, action="camp.site.saved", target=obj, site=obj)
 
 
 @admin.register(User)
@@ -95,6 +97,8 @@ class StaffAdmin(UserAdmin):
         if not change and sites is not None:
             # A new account starts at the administrator's sites, or they could not see it.
             user.sites.add(*sites)
+        # The entry's row changes show what was saved: names, roles, sites, active.
+        audit.record(actor=request.user, action="camp.staff.saved", target=user, site=None)
 
     def has_delete_permission(self, request, obj=None):
         # Staff appear in the logbook as monitors and authors: deactivate, never delete.

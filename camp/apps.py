@@ -8,6 +8,11 @@ class CampConfig(AppConfig):
     name = "camp"
     verbose_name = _("Camp")
 
+    def ready(self):
+        from camp import audit
+
+        audit.connect_signals()
+
 
 class CampAdminConfig(admin_apps.AdminConfig):
     default = False

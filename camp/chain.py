@@ -1,10 +1,11 @@
 """Tamper evidence: one hash chain over the logbook, its amendments, the register of
-letters, their amendments and the audit log.
+letters, their amendments and the audit trail (its entries and the row history).
 
 Every final row gets one ``ChainLink``, appended by a statement trigger in the same
 transaction as the row:
 
-- an audit entry, a call amendment, a letter amendment: when inserted;
+- an audit entry, a call amendment, a letter amendment, an event of the row
+  history (``camp.history``): when inserted;
 - an item of mail: when inserted, over its values as recorded;
 - a call: when it closes (an UPDATE that sets ``ended_at``, or an INSERT of a row
   already closed: transcribed from the paper book, seeded), over its values at
@@ -32,7 +33,9 @@ Appends are serialised by one transaction-level advisory lock, taken by the trig
 before it reads the last link: concurrent writers chain in commit order, and the
 primary key on ``position`` and the unique ``previous_hash`` refuse a fork whatever
 happens. The lock is held until commit, so every writing transaction of the camp
-queues there for the moment between its first chained row and its commit.
+queues there for the moment between its first chained row and its commit. Events of
+the row history are chained as their transaction commits (``PENDING_SQL``), so they
+do not bring that moment forward to the first row a transaction writes.
 
 What the chain does not show on its own: someone able to rewrite the rows AND
 recompute every link after them. That is what the head is for: exports and the
@@ -45,6 +48,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's tail: "chain" in ASCII.
@@ -122,7 +127,80 @@ APPEND_ONLY = {
         "created_at",
     ],
 }
+# The row history (camp.history): every event table, final when inserted. Its rows are
+# the envelope, then the tracked row's columns as the chain first took them in; a column
+# added to an event table later joins CHAINED_WHEN_SET, never these lists.
+EVENT_ENVELOPE = [
+    "pgh_id",
+    "pgh_created_at",
+    "pgh_label",
+    "pgh_obj_id",
+    "pgh_context",
+    "pgh_context_id",
+]
+EVENT_COLUMNS = {
+    "calls_airraidalertevent": ["id", "site_id", "started_at", "ended_at", "started_by_id",
+                                "ended_by_id"],
+    "calls_amendmentevent": ["id", "changes", "reason", "author_id", "created_at", "call_id"],
+    "calls_bookingevent": ["id", "slot_id", "prisoner_id", "starts_at", "ends_at", "status",
+                           "is_makeup", "override_reason", "booked_by_id", "booked_at",
+                           "cancel_reason"],
+    "calls_callevent": ["id", "site_id", "prisoner_id", "contact_id", "number_dialled",
+                        "locality", "line_id", "booking_id", "policy_id", "started_at",
+                        "deadline", "ended_at", "outcome", "language", "monitor_id", "notes",
+                        "flagged", "flag_reason", "over_limit", "is_makeup",
+                        "transcribed_by_id", "created_at"],
+    "calls_callpolicyevent": ["id", "site_id", "effective_from", "calls_open", "max_minutes",
+                              "min_days_between", "max_calls_per_month", "guards_may_book",
+                              "min_letters_per_month", "min_cards_per_month", "no_news_days",
+                              "note", "created_by_id", "created_at"],
+    "calls_callslotevent": ["id", "line_id", "starts_at", "ends_at", "suspended_by_id"],
+    "calls_lineevent": ["id", "site_id", "name", "active"],
+    "calls_schedulewindowevent": ["id", "line_id", "weekday", "starts_at", "ends_at",
+                                  "slot_minutes"],
+    "calls_suspensionevent": ["id", "prisoner_id", "reason", "authority", "document_reference",
+                              "starts_on", "ends_on", "created_by_id", "created_at"],
+    "camp_exportrecordevent": ["id", "user_id", "created_at", "dataset", "format", "filters",
+                               "site_codes", "reveal_reason", "row_count", "sha256",
+                               "filename", "chain_head"],
+    "camp_siteevent": ["id", "name", "code", "address", "time_zone"],
+    "camp_userevent": ["id", "is_superuser", "username", "first_name", "last_name", "email",
+                       "is_staff", "is_active", "date_joined", "language"],
+    "camp_usergroupsevent": ["id", "user_id", "group_id"],
+    "camp_usersitesevent": ["id", "user_id", "site_id"],
+    "letters_letteramendmentevent": ["id", "changes", "reason", "author_id", "created_at",
+                                     "letter_id", "is_correction"],
+    "letters_letterevent": ["id", "site_id", "prisoner_id", "kind", "direction", "channel",
+                            "contact_id", "correspondent_name", "correspondent_locality",
+                            "reference", "written_on", "handed_in_on", "censored_on",
+                            "dispatched_on", "delivered_on", "returned_on", "notes",
+                            "in_error", "recorded_by_id", "created_at"],
+    "prisoners_contactevent": ["id", "prisoner_id", "name", "relationship", "phone_number",
+                               "city", "region", "country", "language", "status",
+                               "requested_by_id", "requested_at", "decided_by_id",
+                               "decided_at", "revoke_reason"],
+    "prisoners_prisonerevent": ["id", "isn", "site_id", "identity", "surname", "first_names",
+                                "patronymic", "alias", "surname_latin", "first_names_latin",
+                                "patronymic_latin", "rank", "service_number", "date_of_birth",
+                                "place_of_birth", "power_depends_on", "father_first_name",
+                                "mother_maiden_name", "person_to_inform",
+                                "person_to_inform_address", "captured_on", "place_of_capture",
+                                "arrived_on", "housing_unit", "languages", "status",
+                                "created_at"],
+    "prisoners_statuschangeevent": ["id", "prisoner_id", "status", "effective_on", "note",
+                                    "recorded_by_id", "recorded_at"],
+}  # fmt: skip
+APPEND_ONLY.update({table: [*EVENT_ENVELOPE, *columns] for table, columns in EVENT_COLUMNS.items()})
+# Columns chained only when set, after the others: added to a chained table after its
+# first links were made, so the rows written before (NULL there) keep their content.
+CHAINED_WHEN_SET = {"camp_auditentry": ["context_id"]}
 CHAINED_TABLES = [*APPEND_ONLY, "calls_call", "letters_letter"]
+
+
+def key_column(table: str) -> str:
+    """The column a link's ``row_id`` names: an event table's own id is ``pgh_id``
+    (its ``id`` is the tracked row's)."""
+    return "pgh_id" if table in EVENT_COLUMNS else "id"
 
 
 def _object(columns, prefix: str) -> str:
@@ -145,11 +223,19 @@ def _record(columns, prefix: str, *extra: str) -> str:
     return "ROW(" + ", ".join([*(f"{prefix}.{c}" for c in columns), *extra]) + ")::text"
 
 
+def _when_set(table: str) -> str:
+    return "".join(
+        f"\n        || CASE WHEN entry.{column} IS NULL THEN ''"
+        f" ELSE ',' || quote_literal(entry.{column}) END"
+        for column in CHAINED_WHEN_SET.get(table, [])
+    )
+
+
 def _text_function_sql(table: str, columns) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION camp_chain_text_{table}(entry {table}) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT {_record(columns, "entry")}
+    SELECT {_record(columns, "entry")}{_when_set(table)}
 $$;"""
 
 
@@ -212,7 +298,8 @@ def _content_sql() -> str:
     texts = "".join(_text_function_sql(table, columns) for table, columns in APPEND_ONLY.items())
     append_only = "\n".join(
         f"""    IF table_name = '{table}' THEN
-        RETURN (SELECT camp_chain_text_{table}(t) FROM {table} AS t WHERE t.id = row_id);
+        RETURN (SELECT camp_chain_text_{table}(t) FROM {table} AS t
+                WHERE t.{key_column(table)} = row_id);
     END IF;"""
         for table in APPEND_ONLY
     )
@@ -312,6 +399,7 @@ def _trigger_sql(table: str, operation: str, where: str, referencing: str) -> st
     # Named after pgtrigger's "pgtrigger_*": AFTER triggers fire in name order, so the
     # chain's lock is taken after the table's own triggers have taken theirs.
     name = f"tamper_chain_{table}_{operation.lower()}"
+    key = f"written.{key_column(table)}"
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
 LANGUAGE plpgsql {OUTPUT_SETTINGS} AS $$
@@ -320,9 +408,9 @@ DECLARE
     content_hashes text[];
 BEGIN
     -- One set-based pass over the statement's rows for their content hashes.
-    SELECT coalesce(array_agg(written.id ORDER BY written.id), '{{}}'),
+    SELECT coalesce(array_agg({key} ORDER BY {key}), '{{}}'),
            coalesce(array_agg(encode(sha256(convert_to(
-               {_statement_content_sql(table)}, 'UTF8')), 'hex') ORDER BY written.id), '{{}}')
+               {_statement_content_sql(table)}, 'UTF8')), 'hex') ORDER BY {key}), '{{}}')
     INTO row_ids, content_hashes
     FROM written{where};
     PERFORM camp_chain_append('{table}', row_ids, content_hashes);
@@ -335,11 +423,63 @@ CREATE TRIGGER {name} AFTER {operation} ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION {name}();"""
 
 
+# The row history is chained at commit: its events are written by the first statement
+# of nearly every transaction, and the chain's lock, once taken, is held until commit,
+# so chaining them at once would make every writer wait for the one before it from its
+# first row on. Each statement's events are queued (``camp_chainpending``), and a
+# deferred trigger chains each queued statement, in order, as the transaction commits.
+PENDING_SQL = f"""
+CREATE TABLE IF NOT EXISTS camp_chainpending (
+    id bigserial PRIMARY KEY,
+    table_name text NOT NULL,
+    row_ids bigint[] NOT NULL
+);
+CREATE OR REPLACE FUNCTION camp_chain_drain() RETURNS trigger
+LANGUAGE plpgsql {OUTPUT_SETTINGS} AS $$
+DECLARE
+    content_hashes text[];
+BEGIN
+    EXECUTE format('SELECT coalesce(array_agg(encode(sha256(convert_to('
+                   'camp_chain_text_%s(t), ''UTF8'')), ''hex'') ORDER BY t.pgh_id), ''{{}}'')'
+                   ' FROM %I AS t WHERE t.pgh_id = ANY($1)', NEW.table_name, NEW.table_name)
+    INTO content_hashes USING NEW.row_ids;
+    PERFORM camp_chain_append(NEW.table_name, NEW.row_ids, content_hashes);
+    DELETE FROM camp_chainpending WHERE id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+DROP TRIGGER IF EXISTS tamper_chain_camp_chainpending_insert ON camp_chainpending;
+CREATE CONSTRAINT TRIGGER tamper_chain_camp_chainpending_insert
+    AFTER INSERT ON camp_chainpending DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION camp_chain_drain();"""
+
+
+def _queue_trigger_sql(table: str) -> str:
+    name = f"tamper_chain_{table}_insert"
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO camp_chainpending (table_name, row_ids)
+    SELECT '{table}', array_agg(written.pgh_id ORDER BY written.pgh_id)
+    FROM written HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+DROP TRIGGER IF EXISTS {name} ON {table};
+CREATE TRIGGER {name} AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION {name}();"""
+
+
 def _triggers_sql() -> str:
     parts = [
         _trigger_sql(table, "INSERT", "", "NEW TABLE AS written")
         for table in [*APPEND_ONLY, "letters_letter"]
+        if table not in EVENT_COLUMNS
     ]
+    parts.append(PENDING_SQL)
+    parts.extend(_queue_trigger_sql(table) for table in EVENT_COLUMNS)
     parts.append(
         _trigger_sql(
             "calls_call",
@@ -372,6 +512,8 @@ UNINSTALL_SQL = "\n".join(
             f" DROP FUNCTION IF EXISTS tamper_chain_{table}_insert();"
             for table in CHAINED_TABLES
         ),
+        "DROP TABLE IF EXISTS camp_chainpending;",
+        "DROP FUNCTION IF EXISTS camp_chain_drain();",
         "DROP TRIGGER IF EXISTS tamper_chain_calls_call_update ON calls_call;",
         "DROP FUNCTION IF EXISTS tamper_chain_calls_call_update();",
         "DROP FUNCTION IF EXISTS camp_chain_append(text, bigint[], text[]);",
@@ -393,9 +535,17 @@ def link_hash(previous_hash: str, content_hash: str) -> str:
     return hashlib.sha256((previous_hash + content_hash).encode()).hexdigest()
 
 
+def _chain_pending() -> None:
+    """Chain the row history this transaction has written so far, as its commit would:
+    the chain then ends where this transaction will leave it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS tamper_chain_camp_chainpending_insert IMMEDIATE")
+
+
 def head() -> tuple[int, str]:
     """(number of links, hash of the last) — (0, 64 zeros) for an empty chain.
-    One index lookup."""
+    One index lookup, after chaining this transaction's row history."""
+    _chain_pending()
     with connection.cursor() as cursor:
         cursor.execute("SELECT position, hash FROM camp_chainlink ORDER BY position DESC LIMIT 1")
         row = cursor.fetchone()
@@ -416,8 +566,23 @@ class Break:
     reason: str  # "content changed", "row missing", "link missing", "link changed"
 
     def __str__(self):
-        where = f"link {self.position}" if self.position is not None else "unchained row"
-        return f"broken at {where}: {self.table} row {self.row_id} ({self.reason})"
+        values = {
+            "position": self.position,
+            "table": self.table,
+            "row": self.row_id,
+            "reason": BREAK_REASONS.get(self.reason, self.reason),
+        }
+        if self.position is None:
+            return _("broken at unchained row: %(table)s row %(row)d (%(reason)s)") % values
+        return _("broken at link %(position)d: %(table)s row %(row)d (%(reason)s)") % values
+
+
+BREAK_REASONS = {
+    "content changed": gettext_lazy("content changed"),
+    "row missing": gettext_lazy("row missing"),
+    "link missing": gettext_lazy("link missing"),
+    "link changed": gettext_lazy("link changed"),
+}
 
 
 @dataclass(frozen=True)
@@ -448,10 +613,11 @@ def _unchained() -> Break | None:
     with connection.cursor() as cursor:
         for table in CHAINED_TABLES:
             closed = " AND t.ended_at IS NOT NULL" if table == "calls_call" else ""
+            key = key_column(table)
             cursor.execute(
-                f"""SELECT min(t.id) FROM {table} AS t
+                f"""SELECT min(t.{key}) FROM {table} AS t
                     WHERE NOT EXISTS (SELECT 1 FROM camp_chainlink AS l
-                                      WHERE l.table_name = %s AND l.row_id = t.id){closed}""",
+                                      WHERE l.table_name = %s AND l.row_id = t.{key}){closed}""",
                 [table],
             )
             (row_id,) = cursor.fetchone()
@@ -466,6 +632,7 @@ def verify(*, progress: Callable[[int], None] | None = None) -> Result:
     One content-function call (an index lookup or two) per link, streamed from a
     server-side cursor; then one anti-join per chained table for rows with no link.
     ``progress(links)`` is called every ``PROGRESS_LINKS`` links."""
+    _chain_pending()
     previous, expected = GENESIS, 1
     for position, table, row_id, content_hash, previous_hash, digest, live_hash in _links():
         if position != expected or previous_hash != previous:

@@ -9,11 +9,14 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Length
+from django.db.models import Q
+from django.db.models.functions import Cast, Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from camp import history
 from camp.triggers import append_only
 
 
@@ -22,6 +25,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
 
 
+@history.track(
+    site="{row}.pgh_obj_id",
+    # Incremented with every prisoner registered here, which has its own history.
+    exclude=("last_serial",),
+)
 class Site(models.Model):
     """An internment site. Its precise location may be confidential, so the address is optional."""
 
@@ -69,6 +77,11 @@ class Site(models.Model):
         return datetime.datetime.combine(day, datetime.time.min, tzinfo=self.zone)
 
 
+@history.track(
+    site="NULL",
+    # Log-ins are trail entries of their own (camp.audit); the hash stays out of the trail.
+    exclude=("password", "last_login"),
+)
 class User(AbstractUser):
     """A member of staff. Roles are Django groups (see camp.roles); sites limit what they see."""
 
@@ -83,6 +96,31 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+
+# The sites and roles of staff are rows of these tables: their history is the trail's too.
+history.track(site="{row}.site_id")(User.sites.through)
+history.track(site="NULL")(User.groups.through)
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AuditEntryQuerySet":
+        """The entries an administrator may read: those of their sites, and those of no
+        site about a member of staff who shares one of them (log-ins, account changes)
+        or about a name no account has (a failed log-in). Superusers read all."""
+        if user.is_superuser:
+            return self
+        sites = Site.objects.filter(staff=user).values("pk")
+        staff = (
+            User.objects.filter(sites__in=sites)
+            .annotate(text_pk=Cast("pk", models.CharField()))
+            .values("text_pk")
+        )
+        return self.filter(
+            Q(site__in=sites)
+            | Q(site__isnull=True, target_type="camp.user", target_id__in=staff)
+            | Q(site__isnull=True, target_type="camp.user", target_id="")
+        )
 
 
 @pgtrigger.register(*append_only())
@@ -105,6 +143,16 @@ class AuditEntry(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, related_name="+")
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # The history context the entry was written in (camp.history): the row changes of
+    # its request, command or transaction carry the same id. The database fills it in.
+    context_id = models.UUIDField(
+        _("context"),
+        null=True,
+        editable=False,
+        db_default=models.Func(function="camp_history_context_id", output_field=models.UUIDField()),
+    )
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit entry")
@@ -115,12 +163,17 @@ class AuditEntry(models.Model):
             models.Index(
                 fields=["target_type", "target_id", "-created_at"], name="camp_audit_target_idx"
             ),
+            # The audit page: a site's entries, newest first (camp.views.audit_trail).
+            models.Index(fields=["site", "-created_at", "-id"], name="camp_audit_site_time_idx"),
+            # The audit page filtered by a member of staff.
+            models.Index(fields=["actor", "-created_at", "-id"], name="camp_audit_actor_time_idx"),
         ]
 
     def __str__(self):
         return f"{self.action} {self.target_type}:{self.target_id}"
 
 
+@history.track(site="(SELECT id FROM camp_site WHERE code = {row}.site_codes[1])")
 @pgtrigger.register(*append_only())
 class ExportRecord(models.Model):
     """One file exported for the Red Cross or the information bureau (``calls.exports``):
@@ -192,7 +245,8 @@ class ExportRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+        created = date_format(timezone.localtime(self.created_at), "DATETIME_FORMAT")
+        return f"{self.filename} ({created})"
 
 
 HASH_COLUMNS = ("content_hash", "previous_hash", "hash")

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import pghistory
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "pgtrigger",
+    "pghistory",
     "axes",
     "csp",
     "django_otp",
@@ -114,10 +116,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "camp.middleware.NulByteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The row history's context for the request: the acting user and the path (camp.history).
+    "pghistory.middleware.HistoryMiddleware",
+    "camp.middleware.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "camp.two_factor.TwoFactorMiddleware",
     "camp.middleware.SessionTimeoutMiddleware",
@@ -211,6 +215,14 @@ OTP_TOTP_ISSUER = "Camp logbook"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 
+# Row history (camp.history): each event carries its context itself, as JSON with its id,
+# so the trail needs no shared context row that later statements would update.
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+# An event keeps the ids its row pointed to, unindexed: the trail is read by context and
+# by object, and an index per foreign key would cost every bulk write of the logbook.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
+
 # Log-in throttling (django-axes): five failures in a row for one username, or from one
 # address, lock that username or address out for 30 minutes; an administrator unlocks it
 # sooner by deleting the access attempt in /admin/. A success resets the count.
@@ -229,9 +241,17 @@ BEHIND_PROXY = envbool("BEHIND_PROXY", False)
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_IDLE_TIMEOUT = 30 * 60
 
-LANGUAGE_CODE = "en"
+# Ukrainian unless a staff member chose English (User.language, camp.middleware.LanguageMiddleware);
+# before log-in, the choice made on the log-in page is kept in the language cookie.
+LANGUAGE_CODE = "uk"
 LANGUAGES = [("en", _("English")), ("uk", _("Ukrainian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = not DEBUG
+# One date and time format in both languages: 30.11.2026 14:05 (camp/formats).
+FORMAT_MODULE_PATH = ["camp.formats"]
 USE_I18N = True
 USE_TZ = True
 # Stored in UTC; shown in the time zone of the staff member's site.

@@ -2,13 +2,15 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from camp import history
 from camp.models import Site
 from camp.triggers import append_only
+from prisoners.transliteration import latin_key
 
 MAX_APPROVED_CONTACTS = 20
 
@@ -42,6 +44,19 @@ class PrisonerQuerySet(models.QuerySet):
         return self.filter(status=Status.INTERNED)
 
 
+@history.track(
+    site="{row}.site_id",
+    # Kept by triggers from the logbook, bookings and the register of letters.
+    # The search keys are generated from the Latin spellings, which the history keeps.
+    exclude=(
+        "last_connected_at",
+        "makeup_owed_since",
+        "last_mail_delivered_on",
+        "first_names_key",
+        "surname_key",
+        "patronymic_key",
+    ),
+)
 class Prisoner(models.Model):
     """A registered detainee, identified by the internment serial number (ISN).
 
@@ -68,6 +83,24 @@ class Prisoner(models.Model):
     surname_latin = models.CharField(max_length=150, blank=True, editable=False)
     first_names_latin = models.CharField(max_length=200, blank=True, editable=False)
     patronymic_latin = models.CharField(max_length=150, blank=True, editable=False)
+    # The Latin spellings with what the common schemes spell differently folded away
+    # (prisoners.transliteration.latin_key), kept by PostgreSQL on every write, COPY
+    # included: registry search finds "Sergey" and "Grigoryev" by them.
+    first_names_key = models.GeneratedField(
+        expression=latin_key(F("first_names_latin")),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    surname_key = models.GeneratedField(
+        expression=latin_key(F("surname_latin")),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    patronymic_key = models.GeneratedField(
+        expression=latin_key(F("patronymic_latin")),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
     rank = models.CharField(_("rank"), max_length=60, blank=True)
     service_number = models.CharField(_("service number"), max_length=40, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
@@ -186,6 +219,7 @@ class Prisoner(models.Model):
         return self.identity == self.Identity.WITHHELD
 
 
+@history.track(site="(SELECT site_id FROM prisoners_prisoner WHERE id = {row}.prisoner_id)")
 @pgtrigger.register(*append_only())
 class StatusChange(models.Model):
     """One dated entry in a prisoner's status history, never rewritten."""
@@ -224,6 +258,7 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(status=ContactStatus.APPROVED)
 
 
+@history.track(site="(SELECT site_id FROM prisoners_prisoner WHERE id = {row}.prisoner_id)")
 class Contact(models.Model):
     """A person a prisoner may call. Pending until a supervisor approves it."""
 

@@ -13,6 +13,7 @@ import phonenumbers
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -55,7 +56,7 @@ def _display(prisoner: Prisoner, name: str):
     if isinstance(value, list):
         return ", ".join(value)
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return date_format(value)
     return value
 
 
@@ -128,6 +129,14 @@ def _render_detail(
     """
     supervisor = is_supervisor(request.user)
     reveal = _reveals(request.user, prisoner)
+    if reveal and prisoner.is_withheld:
+        # Each showing of an identity withheld for the prisoner's safety is in the trail.
+        audit.record(
+            actor=request.user,
+            action="prisoners.prisoner.identity_revealed",
+            target=prisoner,
+            site=prisoner.site,
+        )
     contacts = selectors.contacts_of(prisoner=prisoner)
     contact_rows = []
     for contact in contacts:
@@ -241,7 +250,7 @@ def prisoner_status(request, pk):
                 % {
                     "isn": prisoner.isn,
                     "status": change.get_status_display(),
-                    "date": change.effective_on.isoformat(),
+                    "date": date_format(change.effective_on),
                 },
             )
             return redirect("prisoners:prisoner-detail", pk=prisoner.pk)

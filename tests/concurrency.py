@@ -6,6 +6,7 @@ the threads' connections only see committed rows.
 
 import threading
 
+import pghistory
 from django.db import connection
 
 
@@ -23,7 +24,9 @@ def run_together(jobs):
         try:
             connection.ensure_connection()
             barrier.wait(timeout=30)
-            results[index] = job()
+            # In a history context of its own, as a request is (camp.history).
+            with pghistory.context():
+                results[index] = job()
         except Exception as error:
             results[index] = error
         finally:

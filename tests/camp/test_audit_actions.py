@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import models
 from django.test import Client
 from django.urls import reverse
@@ -26,7 +27,8 @@ from calls import services as calls
 from calls.models import Outcome, ScheduleWindow, Suspension
 from camp import two_factor
 from camp.audit import target_label
-from camp.models import AuditEntry, Site
+from camp.models import AuditEntry, Site, User
+from camp.roles import Role, has_role
 from letters import services as letters
 from prisoners import services as registry
 from prisoners.models import Contact, Prisoner
@@ -40,6 +42,7 @@ from tests.factories import (
     LineFactory,
     PrisonerFactory,
     ScheduleWindowFactory,
+    UserFactory,
     login_verified,
 )
 
@@ -144,6 +147,9 @@ class Case:
     # Performs the action as ``actor`` at ``site``; returns the object the entry is about.
     perform: Callable[[Site, object], models.Model]
     id: str = ""
+    # Log-ins are nobody's act but the member of staff's, at no one site (camp.audit).
+    by_actor: bool = True
+    at_site: bool = True
 
 
 def _prisoner(site):
@@ -402,6 +408,54 @@ def _enrol_two_factor(site, actor):
     return device
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def _log_in(site, actor):
+    Client().post(reverse("login"), {"username": actor.username, "password": PASSWORD})
+    return actor
+
+
+def _fail_to_log_in(site, actor):
+    Client().post(reverse("login"), {"username": actor.username, "password": "wrong"})
+    return actor
+
+
+def _get_locked_out(site, actor):
+    client = Client()
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": actor.username, "password": "wrong"})
+    return actor
+
+
+def _show_withheld_identity(site, actor):
+    prisoner = PrisonerFactory(site=site, identity=Prisoner.Identity.WITHHELD, alias="Сокіл")
+    login_verified(Client(), actor).get(reverse("prisoners:prisoner-detail", args=[prisoner.pk]))
+    return prisoner
+
+
+def _administrator(site):
+    return UserFactory(role=Role.ADMINISTRATOR, sites=[site])
+
+
+def _save_site_in_the_administration(site, actor):
+    client = login_verified(Client(), _administrator(site))
+    client.post(
+        reverse("admin:camp_site_change", args=[site.pk]),
+        {"name": site.name, "code": site.code, "address": "", "time_zone": site.time_zone},
+    )
+    return site
+
+
+def _save_staff_in_the_administration(site, actor):
+    client = login_verified(Client(), _administrator(site))
+    client.post(
+        reverse("admin:camp_user_add"),
+        {"username": "new-guard", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    return User.objects.get(username="new-guard")
+
+
 CASES = [
     Case("prisoners.prisoner.registered", _register),
     Case("prisoners.prisoner.updated", _update),
@@ -435,12 +489,21 @@ CASES = [
     Case("calls.export.created", _export),
     Case("calls.export.identities_revealed", _export_revealing_identities),
     Case("camp.two_factor.enrolled", _enrol_two_factor),
+    Case("camp.login.succeeded", _log_in, at_site=False),
+    Case("camp.login.failed", _fail_to_log_in, by_actor=False, at_site=False),
+    Case("camp.login.locked_out", _get_locked_out, by_actor=False, at_site=False),
+    Case("prisoners.prisoner.identity_revealed", _show_withheld_identity),
+]
+# Recorded by an administrator: the case checks who.
+ADMINISTRATION_CASES = [
+    Case("camp.site.saved", _save_site_in_the_administration),
+    Case("camp.staff.saved", _save_staff_in_the_administration, at_site=False),
 ]
 
 
 def test_every_recorded_action_has_a_case():
     found = recorded_actions()
-    covered = {case.action for case in CASES}
+    covered = {case.action for case in CASES + ADMINISTRATION_CASES}
     uncovered = {name: places for name, places in found.items() if name not in covered}
     assert uncovered == {}, "recorded actions without a case here"
     assert sorted(covered - set(found)) == [], "cases for actions the code no longer records"
@@ -479,5 +542,38 @@ def test_the_action_writes_its_audit_entry(case, site, supervisor):
 
     written = AuditEntry.objects.filter(action=case.action, pk__gt=before)
     assert [(entry.actor, entry.target_type, entry.target_id, entry.site) for entry in written] == [
-        (supervisor, target_label(target), str(target.pk), site)
+        (
+            supervisor if case.by_actor else None,
+            target_label(target),
+            str(target.pk),
+            site if case.at_site else None,
+        )
     ]
+
+
+@pytest.mark.parametrize("case", ADMINISTRATION_CASES, ids=[c.action for c in ADMINISTRATION_CASES])
+def test_the_administration_writes_its_audit_entry(case, site, supervisor):
+    before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    target = case.perform(site, supervisor)
+
+    (entry,) = AuditEntry.objects.filter(action=case.action, pk__gt=before)
+    assert has_role(entry.actor, Role.ADMINISTRATOR)
+    assert (entry.target_type, entry.target_id, entry.site) == (
+        target_label(target),
+        str(target.pk),
+        site if case.at_site else None,
+    )
+
+
+def test_a_failed_log_in_for_a_name_no_account_has_is_recorded(db):
+    Client().post(reverse("login"), {"username": "nobody-here", "password": "wrong"})
+
+    entry = AuditEntry.objects.get(action="camp.login.failed")
+    assert (entry.actor, entry.target_type, entry.target_id, entry.site) == (
+        None,
+        "camp.user",
+        "",
+        None,
+    )
+    assert entry.data["username"] == "nobody-here"

@@ -16,12 +16,12 @@ from calls import exports
 from calls import services as call_services
 from calls.models import AMENDABLE_FIELD_TYPES as CALL_AMENDABLE_FIELD_TYPES
 from calls.models import Call
-from camp import audit, chain
+from camp import audit, chain, history
 from camp.models import AuditEntry, ChainLink, ExportRecord
 from letters import services as letter_services
 from letters.models import AMENDABLE_FIELD_TYPES as LETTER_AMENDABLE_FIELD_TYPES
 from tests.concurrency import run_together
-from tests.factories import CallFactory, LetterFactory
+from tests.factories import CallFactory, LetterFactory, LineFactory
 
 
 def verify_output() -> str:
@@ -69,13 +69,14 @@ def test_final_rows_are_chained_once_in_order(logbook):
     for row in (call, amendment, letter, letter_amendment):
         assert len(links_of(row)) == 1
     assert len(links_of(AuditEntry.objects.filter(action="calls.call.amended").get())) == 1
+    head = chain.head()  # after the row history's links, made as the transaction commits
     links = list(ChainLink.objects.order_by("position"))
     assert [link.position for link in links] == list(range(1, len(links) + 1))
     assert links[0].previous_hash == chain.GENESIS
     for before, after in itertools.pairwise(links):
         assert after.previous_hash == before.hash
         assert after.hash == chain.link_hash(after.previous_hash, after.content_hash)
-    assert chain.head() == (links[-1].position, links[-1].hash)
+    assert head == (links[-1].position, links[-1].hash)
 
 
 def test_a_call_is_chained_when_it_closes_not_while_open(site):
@@ -244,5 +245,98 @@ def test_installed_chain_sql_is_current():
     needs a new migration of the chain SQL (and a new copy of the column lists)."""
     assert chain.CALL_AMENDABLE == CALL_AMENDABLE_FIELD_TYPES
     assert chain.LETTER_AMENDABLE == LETTER_AMENDABLE_FIELD_TYPES
-    migration = importlib.import_module("camp.migrations.0005_tamper_chain")
+    migration = importlib.import_module("camp.migrations.0009_chain_audit_trail")
     assert migration.INSTALL_SQL.strip() == chain.install_sql().strip()
+
+
+def test_every_event_table_is_chained_with_every_column():
+    """A model newly tracked, or a field added to one, needs its event table's columns
+    in the chain: in EVENT_COLUMNS for a new table, in CHAINED_WHEN_SET for a new column
+    (the links already made do not cover it), with a new migration of the chain SQL."""
+    tables = {
+        model._meta.db_table: [
+            # A generated column is computed from the chained ones.
+            field.column
+            for field in model._meta.concrete_fields
+            if not field.generated
+        ]
+        for model in history.event_models()
+    }
+    assert sorted(chain.EVENT_COLUMNS) == sorted(tables)
+    for table, columns in tables.items():
+        chained = [*chain.EVENT_ENVELOPE, *chain.EVENT_COLUMNS[table]]
+        assert sorted(chained + chain.CHAINED_WHEN_SET.get(table, [])) == sorted(columns), table
+
+
+def test_the_row_history_is_chained_and_verified(site, supervisor):
+    call = CallFactory(line__site=site)
+    call_services.amend_call(
+        call=call, changes={"locality": "Odesa"}, reason="Misheard", actor=supervisor
+    )
+    events = list(Call.pgh_event_model.objects.filter(pgh_obj=call).order_by("pgh_id"))
+    assert [event.pgh_label for event in events] == ["insert", "update"]
+    # Chained as the transaction commits; verifying chains this one's first.
+    assert [links_of_event(event) for event in events] == [[], []]
+    output = verify_output()
+    assert output.startswith(f"chain intact: {ChainLink.objects.count()} links")
+    assert all(len(links_of_event(event)) == 1 for event in events)
+
+
+def test_the_row_history_is_chained_at_commit_without_the_chains_lock_before(site):
+    LineFactory(site=site)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        assert cursor.fetchone() == (0,)
+        cursor.execute("SELECT count(*) FROM camp_chainpending")
+        assert cursor.fetchone()[0] > 0
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT count(*) FROM camp_chainpending")
+        assert cursor.fetchone() == (0,)
+
+
+def links_of_event(event) -> list[ChainLink]:
+    return list(ChainLink.objects.filter(table_name=event._meta.db_table, row_id=event.pgh_id))
+
+
+def test_a_rewritten_row_history_breaks_the_chain(site, supervisor):
+    """Who did it is in the event's context: rewriting it shows."""
+    call = CallFactory(line__site=site)
+    event = Call.pgh_event_model.objects.get(pgh_obj=call)
+    verify_output()
+    (link,) = links_of_event(event)
+    as_superuser_behind_the_triggers(
+        "UPDATE calls_callevent SET pgh_context = '{\"user\": 1}' WHERE pgh_id = %s",
+        [event.pgh_id],
+    )
+    assert broken_message() == (
+        f"broken at link {link.position}: calls_callevent row {event.pgh_id} (content changed)"
+    )
+
+
+def test_an_audit_entry_chains_its_context_and_older_entries_still_verify(site, supervisor):
+    """Entries written before the context column existed (NULL) hash as they did."""
+    entry = audit.record(actor=supervisor, action="camp.site.checked", target=site, site=site)
+    assert entry.context_id is not None
+    as_superuser_behind_the_triggers(
+        "UPDATE camp_auditentry SET context_id = gen_random_uuid() WHERE id = %s", [entry.pk]
+    )
+    (link,) = links_of(entry)
+    assert broken_message() == (
+        f"broken at link {link.position}: camp_auditentry row {entry.pk} (content changed)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT camp_chain_content('camp_auditentry', %s),"
+            " ROW(id, actor_id, action, target_type, target_id, site_id, data, created_at)::text"
+            " FROM camp_auditentry WHERE id = %s",
+            [entry.pk, entry.pk],
+        )
+        with_context, without = cursor.fetchone()
+        assert with_context.startswith(without + ",")
+        as_superuser_behind_the_triggers(
+            "UPDATE camp_auditentry SET context_id = NULL WHERE id = %s", [entry.pk]
+        )
+        cursor.execute("SELECT camp_chain_content('camp_auditentry', %s)", [entry.pk])
+        assert cursor.fetchone() == (without,)

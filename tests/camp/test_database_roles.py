@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
 
 from calls import services as call_services
-from calls.models import Call
+from calls.models import Call, Line
 from camp import audit
 from camp.management.commands.grant_app_role import APPEND_ONLY, privileges_for
 from camp.models import AuditEntry
@@ -127,3 +127,43 @@ def test_role_cannot_rewrite_erase_or_empty_the_record(app_role, site, superviso
         _refused("ALTER TABLE camp_auditentry DISABLE TRIGGER ALL", match="must be owner")
         _refused("SET LOCAL session_replication_role = replica")
     assert AuditEntry.objects.filter(pk=entry.pk, action="camp.site.checked").exists()
+
+
+def test_role_only_reads_the_shared_context_table_the_trail_never_writes(app_role, site):
+    """Each event keeps its context itself (camp.history): pghistory's shared context
+    table is never written, so the role need not update it."""
+    assert privileges_for("pghistory_context") == ["SELECT"]
+    line = LineFactory(site=site)
+    with acting_as(app_role):
+        call_services.set_line_active(line=line, active=False, actor=None)
+        _refused(
+            "INSERT INTO pghistory_context (id, metadata, created_at, updated_at)"
+            " VALUES (gen_random_uuid(), '{}', now(), now())"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pghistory_context")
+        assert cursor.fetchone() == (0,)
+
+
+def test_role_keeps_the_row_history_of_a_change_made_outside_the_application(app_role, site):
+    line = LineFactory(site=site)
+    with acting_as(app_role), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pghistory.context_id', '', true),"
+            " set_config('pghistory.context_metadata', '', true)"
+        )
+        cursor.execute("UPDATE calls_line SET name = 'Renamed' WHERE id = %s", [line.pk])
+        # The links of the row history, made as a commit makes them, with the role's rights.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT count(*) FROM camp_chainpending")
+        assert cursor.fetchone() == (0,)
+    (entry,) = AuditEntry.objects.filter(action="camp.database.changed")
+    assert (entry.target_type, entry.target_id, entry.site, entry.data) == (
+        "calls.line",
+        str(line.pk),
+        site,
+        # The login that made the change, whatever role it had set.
+        {"database_user": connection.settings_dict["USER"]},
+    )
+    event = Line.pgh_event_model.objects.get(pgh_obj_id=line.pk, pgh_label="update")
+    assert (event.name, event.pgh_context_id) == ("Renamed", entry.context_id)

@@ -51,7 +51,7 @@ def test_default_site_is_created(db):
 
 @pytest.mark.parametrize(
     ("client_fixture", "status"),
-    [("guard_client", 302), ("supervisor_client", 302), ("administrator_client", 200)],
+    [("guard_client", 403), ("supervisor_client", 403), ("administrator_client", 200)],
 )
 def test_only_administrators_reach_the_admin(db, request, client_fixture, status):
     response = request.getfixturevalue(client_fixture).get(reverse("admin:index"))

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from calls import exports
 from calls.services import CallError
+from camp import audit
 from camp.models import ExportRecord, User
 from camp.roles import Role, has_role
 from camp.routers import reading_from_replica
@@ -114,6 +115,7 @@ class Command(BaseCommand):
                 _("Cannot write %(path)s: %(error)s") % {"path": output, "error": error.strerror}
             ) from None
         with (
+            audit.command_context("export"),
             reading_from_replica(),
             destination,
             tqdm(

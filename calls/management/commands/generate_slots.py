@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from calls import services
 from calls.services import CallError
+from camp import audit
 from camp.models import Site
 
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                 )
         total = 0
         # All sites or none: a refusal at one site leaves nothing half-written.
-        with transaction.atomic():
+        with audit.command_context("generate_slots"), transaction.atomic():
             for site in sites:
                 try:
                     created = services.generate_slots(

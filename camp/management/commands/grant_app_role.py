@@ -6,7 +6,8 @@ none until this runs again (no ``ALTER DEFAULT PRIVILEGES``, on purpose: a new t
 rights are decided here, not inherited).
 
 The application role owns nothing and holds no UPDATE, DELETE or TRUNCATE right on the
-append-only record (amendments, status history, audit log, exports). It may UPDATE
+append-only record (amendments, status history, the audit trail and its row history,
+exports). It may UPDATE
 ``calls_call`` and ``letters_letter``: an open call is ended by an UPDATE, and an
 amendment's trigger, which runs with the application's rights, writes the corrected
 values into the entry; those tables' triggers refuse every other UPDATE.
@@ -16,7 +17,11 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg import sql
+
+from camp import history
 
 # Tables of the camp's own apps get SELECT and INSERT; UPDATE and DELETE only where a
 # service (or a trigger running for one) needs it, as listed here.
@@ -28,6 +33,8 @@ APPEND_ONLY = frozenset(
         "camp_exportrecord",
         "letters_letteramendment",
         "prisoners_statuschange",
+        # The row history: its triggers write it with the rights of whoever changed the row.
+        *(model._meta.db_table for model in history.event_models()),
     }
 )
 UPDATED = frozenset(
@@ -46,6 +53,7 @@ UPDATED = frozenset(
 )
 DELETED = frozenset(
     {
+        "camp_chainpending",  # the row history's queue, drained as its links are made
         "calls_schedulewindow",  # remove_schedule_window
         "camp_user_groups",  # the admin's staff page
         "camp_user_sites",
@@ -54,7 +62,9 @@ DELETED = frozenset(
 )
 # Framework and third-party tables (sessions, auth, login throttling, second factors)
 # are theirs to manage: all four rights. Migrations are the owner's alone.
-READ_ONLY = frozenset({"django_migrations"})
+# pghistory's shared context table: the trail keeps each event's context in the event
+# itself (PGHISTORY_CONTEXT_FIELD), so nothing may write here, nor update a context.
+READ_ONLY = frozenset({"django_migrations", "pghistory_context"})
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -75,7 +85,7 @@ def privileges_for(table: str) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Create or update the database role the application connects as: SELECT and "
         "INSERT everywhere, UPDATE and DELETE only where the application needs them, "
         "never on the append-only record, no TRUNCATE, no ownership. Run as the tables' "
@@ -83,19 +93,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--role", default="camp_app", help="Role name (default camp_app).")
+        parser.add_argument("--role", default="camp_app", help=_("Role name (default camp_app)."))
         parser.add_argument(
             "--login",
             action="store_true",
-            help="Allow the role to log in (for trust, peer or certificate authentication).",
+            help=_("Allow the role to log in (for trust, peer or certificate authentication)."),
         )
         parser.add_argument(
-            "--password", default="", help="Allow the role to log in with this password."
+            "--password", default="", help=_("Allow the role to log in with this password.")
         )
 
     def handle(self, *args, role: str, login: bool, password: str, **options):
         if not ROLE_NAME.match(role):
-            raise CommandError(f"{role!r} is not a plain lower-case role name.")
+            raise CommandError(
+                _("“%(role)s” is not a plain lower-case role name.") % {"role": role}
+            )
         name = sql.Identifier(role)
         with transaction.atomic(), connection.cursor() as cursor:
 
@@ -109,11 +121,14 @@ class Command(BaseCommand):
             found = cursor.fetchone()
             if found is None:
                 run(sql.SQL("CREATE ROLE {} NOLOGIN").format(name))
-                self.stdout.write(f"Created role {role}.")
+                self.stdout.write(_("Created role %(role)s.") % {"role": role})
             elif found[0]:
                 raise CommandError(
-                    f"Role {role} is a superuser or may bypass row security or create roles: "
-                    "an application role must be able to do neither."
+                    _(
+                        "Role %(role)s is a superuser or may bypass row security or create "
+                        "roles: an application role must be able to do neither."
+                    )
+                    % {"role": role}
                 )
             if password:
                 run(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(name, sql.Literal(password)))
@@ -127,11 +142,14 @@ class Command(BaseCommand):
                 """
             )
             tables = cursor.fetchall()
-            owners = sorted({owner for _, owner in tables if pg_has_role(cursor, role, owner)})
+            owners = sorted({owner for _table, owner in tables if pg_has_role(cursor, role, owner)})
             if owners:
                 raise CommandError(
-                    f"Role {role} owns the tables or may act as their owner ({', '.join(owners)}); "
-                    "the application must connect as a role that does not."
+                    _(
+                        "Role %(role)s owns the tables or may act as their owner (%(owners)s); "
+                        "the application must connect as a role that does not."
+                    )
+                    % {"role": role, "owners": ", ".join(owners)}
                 )
 
             cursor.execute("SELECT current_schema()")
@@ -139,7 +157,7 @@ class Command(BaseCommand):
             run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, name))
             run(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, name))
             run(sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(schema, name))
-            for table, _ in tables:
+            for table, _owner in tables:
                 privileges = privileges_for(table)
                 run(
                     sql.SQL("GRANT {} ON TABLE {} TO {}").format(
@@ -152,7 +170,9 @@ class Command(BaseCommand):
                     schema, name
                 )
             )
-        self.stdout.write(self.style.SUCCESS(f"Role {role} has the application's rights."))
+        self.stdout.write(
+            self.style.SUCCESS(_("Role %(role)s has the application's rights.") % {"role": role})
+        )
 
 
 def pg_has_role(cursor, role: str, owner: str) -> bool:

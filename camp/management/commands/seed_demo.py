@@ -16,10 +16,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from calls import demo as calls_demo
 from calls.models import Amendment, Booking, Call, CallSlot
+from camp import audit
 from camp.models import Site, User
 from camp.roles import Role
 from letters import demo as letters_demo
@@ -43,7 +46,7 @@ ANALYSED = [Prisoner, Contact, StatusChange, CallSlot, Booking, Call, Amendment]
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Create demo accounts and a camp of invented prisoners with their call logbook and "
         "register of letters and cards at the default site (once)."
     )
@@ -54,14 +57,14 @@ class Command(BaseCommand):
             type=int,
             default=300,
             metavar="N",
-            help="How many prisoners to invent (default 300).",
+            help=_("How many prisoners to invent (default 300)."),
         )
         parser.add_argument(
             "--weeks",
             type=int,
             default=12,
             metavar="N",
-            help="How many weeks of arrivals, calls and mail to invent (default 12).",
+            help=_("How many weeks of arrivals, calls and mail to invent (default 12)."),
         )
 
     def steps(self, options) -> list[tuple[str, object, int]]:
@@ -70,17 +73,22 @@ class Command(BaseCommand):
         count, weeks = options["prisoners"], options["weeks"]
         return [
             (
-                f"{count} prisoners",
+                ngettext("%(count)d prisoner", "%(count)d prisoners", count) % {"count": count},
                 functools.partial(prisoners_demo.seed_prisoners, count=count, weeks=weeks),
                 prisoners_demo.expected_rows(count),
             ),
             (
-                f"lines, schedule and {weeks} weeks of calls",
+                ngettext(
+                    "lines, schedule and %(weeks)d week of calls",
+                    "lines, schedule and %(weeks)d weeks of calls",
+                    weeks,
+                )
+                % {"weeks": weeks},
                 functools.partial(calls_demo.seed_calls, weeks=weeks),
                 calls_demo.expected_rows(count, weeks),
             ),
             (
-                "register of letters and cards",
+                _("register of letters and cards"),
                 letters_demo.seed_letters,
                 letters_demo.expected_rows(count, weeks),
             ),
@@ -92,12 +100,16 @@ class Command(BaseCommand):
             site = Site.objects.get(code=DEMO_SITE_CODE)
         except Site.DoesNotExist:
             raise CommandError(
-                f"The default site “{DEMO_SITE_CODE}” is missing; run “manage.py migrate” first."
+                _("The default site “%(code)s” is missing; run “manage.py migrate” first.")
+                % {"code": DEMO_SITE_CODE}
             ) from None
-        with transaction.atomic():
+        with audit.command_context("seed_demo"), transaction.atomic():
             accounts = self._accounts(site)
             if site.prisoners.exists():
-                self.stdout.write(f"Site {site.code} already has prisoners: no demo data is added.")
+                self.stdout.write(
+                    _("Site %(code)s already has prisoners: no demo data is added.")
+                    % {"code": site.code}
+                )
             else:
                 self._seed(site, accounts["supervisor"], options)
         self._print_credentials()
@@ -106,9 +118,15 @@ class Command(BaseCommand):
         for name, largest in (("prisoners", MAX_PRISONERS), ("weeks", MAX_WEEKS)):
             value = options[name]
             if value < 1:
-                raise CommandError(f"--{name} must be at least 1, not {value}.")
+                raise CommandError(
+                    _("--%(name)s must be at least 1, not %(value)d.")
+                    % {"name": name, "value": value}
+                )
             if value > largest:
-                raise CommandError(f"--{name} must be at most {largest}, not {value}.")
+                raise CommandError(
+                    _("--%(name)s must be at most %(largest)d, not %(value)d.")
+                    % {"name": name, "largest": largest, "value": value}
+                )
 
     def _seed(self, site: Site, actor: User, options) -> None:
         steps = self.steps(options)
@@ -122,14 +140,17 @@ class Command(BaseCommand):
         bar = _Bar(self.stdout, self.stderr, [estimate for _label, _step, estimate in steps])
         try:
             for label, step, _estimate in steps:
-                bar.say(f"Creating demo {label} at site {site.code} …")
+                bar.say(
+                    _("Creating demo %(what)s at site %(code)s …")
+                    % {"what": label, "code": site.code}
+                )
                 counts = step(site=site, actor=actor, random=rng, progress=bar)
                 bar.next_step()
                 if isinstance(counts, dict) and counts:
                     bar.say(
                         "  " + ", ".join(f"{name}: {number}" for name, number in counts.items())
                     )
-            bar.stage("analysing the tables")
+            bar.stage(_("analysing the tables"))
             with connection.cursor() as cursor:
                 # The pages plan their queries on the real sizes from the first request on,
                 # not once autovacuum has come by. A second or so.
@@ -139,7 +160,7 @@ class Command(BaseCommand):
             bar.close()
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        self.stdout.write(self.style.SUCCESS("Demo data created."))
+        self.stdout.write(self.style.SUCCESS(_("Demo data created.")))
 
     def _accounts(self, site: Site) -> dict[str, User]:
         accounts = {}
@@ -155,15 +176,18 @@ class Command(BaseCommand):
                 user.save()
                 user.groups.add(Group.objects.get(name=role))
                 user.sites.add(site)
-                self.stdout.write(f"Created the {role} account “{username}”.")
+                self.stdout.write(
+                    _("Created the %(role)s account “%(username)s”.")
+                    % {"role": Role(role).label, "username": username}
+                )
             accounts[username] = user
         return accounts
 
     def _print_credentials(self) -> None:
         self.stdout.write("")
-        self.stdout.write("Demo accounts (username / password), as created by seed_demo:")
+        self.stdout.write(_("Demo accounts (username / password), as created by seed_demo:"))
         for username, role, password, _first_name, _last_name in DEMO_ACCOUNTS:
-            self.stdout.write(f"  {role:<14} {username} / {password}")
+            self.stdout.write(f"  {Role(role).label!s:<14} {username} / {password}")
 
 
 class _Bar(prisoners_demo.Progress):
