@@ -16,6 +16,7 @@ import segno
 from django import forms
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -229,7 +230,7 @@ def verify_view(request):
     """Ask an enrolled user for the code of their phone or a recovery code."""
     user = request.user
     if user.is_verified():
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
         return redirect(f"{reverse('two_factor:setup')}?{urlencode({'next': _next_url(request)})}")
     form = TokenForm(request.POST or None)
@@ -241,7 +242,7 @@ def verify_view(request):
         else:
             django_otp.login(request, device)
             request.session[ENROLLED_SESSION_KEY] = True
-            return redirect(_next_url(request))
+            return HttpResponseRedirect(_next_url(request))
     return render(request, "two_factor/verify.html", {"form": form, "next": _next_url(request)})
 
 
