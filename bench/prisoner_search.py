@@ -94,6 +94,7 @@ def main() -> None:
                 f"ISN lookup ({isn})": timed(user, isn),
                 "Latin name (Aleksandr)": timed(user, "Aleksandr"),
                 "Cyrillic name (Олександр)": timed(user, "Олександр"),
+                "Another scheme's spelling (Hryhorii)": timed(user, "Hryhorii"),
                 "Surname and name (Kuznetsov Ivan)": timed(user, "Kuznetsov Ivan"),
             }
             # For reference: the unique index alone, as an exact ISN match would use it.

@@ -43,6 +43,7 @@ from typing import BinaryIO
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -51,6 +52,7 @@ from calls.services import CallError
 from camp import audit, chain
 from camp.models import ExportRecord, Site
 from camp.routers import connection_for_reads, streamed_from_replica
+from camp.templatetags.durations import format_duration
 from letters.models import Channel, Direction, Kind
 from letters.models import Status as MailStatus
 from prisoners.models import Contact, Identity, Prisoner
@@ -603,7 +605,7 @@ def make_filters(
         if date_to < date_from:
             raise CallError(
                 _("The period ends (%(to)s) before it starts (%(from)s).")
-                % {"to": date_to.isoformat(), "from": date_from.isoformat()},
+                % {"to": date_format(date_to), "from": date_format(date_from)},
                 code="period_order",
             )
     else:
@@ -842,7 +844,7 @@ PDF_SAMPLES = {
     TIME: "23:59",
     # Date and time on two lines (``_pdf_text``).
     DATETIME: "2026-12-31",
-    DURATION: "000:00:00",
+    DURATION: "00 h 00 min 00 s",
 }
 
 
@@ -883,20 +885,19 @@ def _cell_text(kind: str, value) -> str:
     if value is None:
         return ""
     if kind == DATE:
-        return f"{value:%Y-%m-%d}"
+        return date_format(value)
     if kind == TIME:
-        return f"{value:%H:%M}"
+        return time_format(value)
     if kind == DATETIME:
-        return f"{value:%Y-%m-%d %H:%M}"
+        return date_format(value, "DATETIME_FORMAT")
     if kind == DURATION:
-        seconds = int(value.total_seconds())
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        return format_duration(value)
     return str(value)
 
 
 def _pdf_text(kind: str, value) -> str:
     if kind == DATETIME and value is not None:
-        return f"{value:%Y-%m-%d}\n{value:%H:%M}"
+        return f"{date_format(value)}\n{time_format(value)}"
     return _cell_text(kind, value)
 
 
@@ -909,7 +910,7 @@ def _describe(filters: ExportFilters) -> list[str]:
     if filters.date_from is not None:
         lines.append(
             _("Period: %(from)s to %(to)s, on each site's calendar")
-            % {"from": filters.date_from.isoformat(), "to": filters.date_to.isoformat()}
+            % {"from": date_format(filters.date_from), "to": date_format(filters.date_to)}
         )
     statuses = dict(Prisoner.Status.choices)
     lines.append(

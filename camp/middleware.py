@@ -6,7 +6,7 @@ from django.contrib.auth import logout
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template import loader
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,36 @@ class SiteTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class LanguageMiddleware:
+    """Speak the staff member's own language (``User.language``); before log-in, the one
+    chosen on the log-in page (the language cookie), else Ukrainian (``LANGUAGE_CODE``).
+
+    The browser's Accept-Language is not consulted: the camp's computers are shared, and
+    the interface is Ukrainian unless a person chose otherwise. Runs after authentication,
+    so every later middleware, view and template speaks the one language.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = self._language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ["Cookie"])
+        return response
+
+    @staticmethod
+    def _language(request) -> str:
+        known = {code for code, _name in settings.LANGUAGES}
+        if request.user.is_authenticated and request.user.language in known:
+            return request.user.language
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        return chosen if chosen in known else settings.LANGUAGE_CODE
 
 
 class NulByteMiddleware:

@@ -3,13 +3,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from camp import two_factor, views
+from camp.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Log-in, log-out and password change only: no password reset, the camp has no mail
     # (an administrator sets a new password in /admin/).
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_change/",
@@ -22,6 +27,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("account/two-factor/", include(two_factor.urls)),
+    path("account/language/", views.language_set, name="language-set"),
+    path("audit/", views.audit_trail, name="audit-trail"),
     path("prisoners/", include("prisoners.urls")),
     path("letters/", include("letters.urls")),
     path("", include("calls.urls")),

@@ -9,6 +9,7 @@ import datetime
 from crispy_forms.layout import Column, Row
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from camp.forms import fields_only_helper
@@ -33,7 +34,10 @@ class SiteDateField(forms.DateField):
         if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
             raise ValidationError(
                 _("Enter a date between %(earliest)s and %(latest)s."),
-                params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+                params={
+                    "earliest": date_format(EARLIEST_DATE),
+                    "latest": date_format(LATEST_DATE),
+                },
             )
 
 

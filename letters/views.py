@@ -10,9 +10,11 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -148,7 +150,7 @@ def letter_step(request):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(back)
+        return HttpResponseRedirect(back)
     data = form.cleaned_data
     try:
         count = services.record_step(
@@ -166,7 +168,7 @@ def letter_step(request):
             )
             % {"step": step, "count": count},
         )
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 # --- A prisoner's register ------------------------------------------------------------
@@ -249,7 +251,7 @@ def _display(name: str, value, *, isns: dict, contacts: dict) -> str:
     if isinstance(value, str) and name.endswith("_on"):
         value = datetime.date.fromisoformat(value)
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return date_format(value)
     if name in {"kind", "direction", "channel"}:
         choices = Letter._meta.get_field(name).choices
         return str(dict(choices).get(value, value))

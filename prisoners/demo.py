@@ -385,7 +385,7 @@ def seed_prisoners(
     primary keys, in ISN order.
     """
     progress = progress or Progress()
-    progress.stage("prisoners")
+    progress.stage(_("prisoners"))
     today = site.today()
     now = timezone.now()
     first_day = today - datetime.timedelta(weeks=weeks)

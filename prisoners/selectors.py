@@ -6,7 +6,7 @@ from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
 from prisoners.models import Contact, Prisoner, StatusChange
-from prisoners.transliteration import to_latin
+from prisoners.transliteration import latin_key, query_spellings, to_latin
 
 
 def visible_prisoners(*, user) -> QuerySet[Prisoner]:
@@ -70,11 +70,12 @@ def prisoner_search(
     """Search by ISN or any part of a name, in Cyrillic or Latin script.
 
     A Cyrillic query is also transliterated, so "Олександр" and "Oleksandr" find
-    the same prisoners. Unless ``reveal_withheld``, withheld identities match only
-    on what may be shown of them (ISN, first name, alias). A whole ISN as issued
-    (``MC-00042``) is looked up on its unique index; anything else is a
-    case-insensitive substring scan, which at tens of thousands of rows stays in
-    milliseconds (see bench/prisoner_search.py).
+    the same prisoners, and a Latin name matches in any common scheme's spelling
+    ("Sergey", "Grigoryev", "Hryhorii"; ``prisoners.transliteration.latin_key``).
+    Unless ``reveal_withheld``, withheld identities match only on what may be shown
+    of them (ISN, first name, alias). A whole ISN as issued (``MC-00042``) is looked
+    up on its unique index; anything else is a substring scan, which at tens of
+    thousands of rows stays in milliseconds (see bench/prisoner_search.py).
     """
     prisoners = visible_prisoners(user=user).select_related("site")
     if site is not None:
@@ -99,6 +100,10 @@ def prisoner_search(
             | Q(surname_latin__icontains=latin)
             | Q(patronymic_latin__icontains=latin)
         )
+        for spelling in query_spellings(word):
+            key = latin_key(Value(spelling))
+            shown_to_all |= Q(first_names_key__contains=key)
+            full_identity |= Q(surname_key__contains=key) | Q(patronymic_key__contains=key)
         if not reveal_withheld:
             # A match on a hidden surname would reveal it to whoever searched.
             full_identity &= ~Q(identity=Prisoner.Identity.WITHHELD)

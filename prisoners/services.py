@@ -10,6 +10,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from camp import audit
@@ -170,7 +171,7 @@ def change_status(
                 "effective_on": _(
                     "The last change took effect on %(date)s; this one cannot be earlier."
                 )
-                % {"date": latest.effective_on.isoformat()}
+                % {"date": date_format(latest.effective_on)}
             }
         )
     change = StatusChange.objects.create(

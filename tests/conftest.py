@@ -1,4 +1,6 @@
 import pytest
+from django.test import override_settings
+from django.utils import translation
 
 from camp.roles import Role
 from tests.factories import SiteFactory, UserFactory, login_verified
@@ -8,6 +10,43 @@ from tests.factories import SiteFactory, UserFactory, login_verified
 def fast_password_hashing(settings):
     """Factories give every staff member a password; a deliberately slow hash only costs time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def english_interface():
+    """The suite reads the English texts, also in fixtures shared by a module; the
+    factories' staff speak English too (tests/camp/test_language.py and
+    test_translations.py cover the Ukrainian default)."""
+    with override_settings(LANGUAGE_CODE="en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request leaves its language active in the thread (streamed files are written
+    after the view returns); each test starts from the default again."""
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def application_history_context(request):
+    """Each test's transaction is one history context, as a request or a command is in the
+    application (camp.history): rows the factories write are then not taken for changes
+    made outside the application, each with an audit entry of its own. A request in the
+    test still gets its own context from the middleware. Tests of what happens outside
+    the application open their own connections."""
+    if "db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pghistory.context_id', gen_random_uuid()::text, true),"
+            " set_config('pghistory.context_metadata', '{\"test\": true}', true)"
+        )
+    yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -31,6 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"Staff{n}")
     password = factory.django.Password("correct horse battery staple")
+    language = "en"
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):

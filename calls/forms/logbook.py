@@ -9,6 +9,7 @@ from crispy_forms.layout import Column, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import AMENDABLE_FIELDS, Line, Outcome
@@ -36,7 +37,7 @@ def _check_date(value: datetime.date | None) -> None:
     if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ValidationError(
             _("Enter a date between %(earliest)s and %(latest)s."),
-            params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+            params={"earliest": date_format(EARLIEST_DATE), "latest": date_format(LATEST_DATE)},
         )
 
 
@@ -320,6 +321,6 @@ def _site_datetime(day: datetime.date, time: datetime.time, zone) -> datetime.da
     if round_trip.replace(tzinfo=None) != value.replace(tzinfo=None):
         raise ValidationError(
             _("%(time)s did not exist on %(date)s: the clocks were changed."),
-            params={"time": time.strftime("%H:%M"), "date": day.isoformat()},
+            params={"time": time_format(time), "date": date_format(day)},
         )
     return value

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -295,7 +296,7 @@ def policy_add(request):
             messages.success(
                 request,
                 _("The new call policy is in force from %(date)s.")
-                % {"date": policy.effective_from.isoformat()},
+                % {"date": date_format(policy.effective_from)},
             )
             return redirect("calls:schedule")
     return render(
@@ -432,7 +433,7 @@ def slot_book(request, pk):
                     "prisoner": prisoner.display_name,
                     "isn": prisoner.isn,
                     "line": slot.line.name,
-                    "time": timezone.localtime(slot.starts_at, site.zone).strftime("%H:%M"),
+                    "time": time_format(timezone.localtime(slot.starts_at, site.zone)),
                 },
             )
             return redirect(_booking_list_url(day))
@@ -511,8 +512,8 @@ def suspension_add(request, pk):
                 _("Calls of %(isn)s are suspended from %(from)s until %(until)s.")
                 % {
                     "isn": prisoner.isn,
-                    "from": suspension.starts_on.isoformat(),
-                    "until": suspension.ends_on.isoformat(),
+                    "from": date_format(suspension.starts_on),
+                    "until": date_format(suspension.ends_on),
                 },
             )
             if suspension.cancelled_bookings:

@@ -241,7 +241,7 @@ def test_amendment_history_shows_from_to_reason_and_author(supervisor_client, su
     content = response.content.decode()
     assert "A stranger answered." in content
     assert str(supervisor) in content
-    assert content.count("calls.call.amended") == 2
+    assert content.count("Logbook entry amended") == 2
 
 
 # --- The database refuses changes to the record ---------------------------------------

@@ -92,7 +92,7 @@ def test_candidates_show_whether_the_rules_let_them_call(
         taras.isn: [],
         held.isn: [
             "Calls are suspended (Security investigation, Investigator Koval). "
-            f"Eligible from {(tomorrow + 4 * DAY).isoformat()}."
+            f"Eligible from {(tomorrow + 4 * DAY):%d.%m.%Y}."
         ],
         moved.isn: ["The prisoner is not interned (status: Transferred)."],
     }

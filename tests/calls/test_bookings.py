@@ -243,7 +243,7 @@ def _suspended(site, prisoner, supervisor, tomorrow):
     )
     return (
         "Calls are suspended (Security investigation, Investigator Koval). "
-        f"Eligible from {(tomorrow + 4 * DAY).isoformat()}."
+        f"Eligible from {(tomorrow + 4 * DAY):%d.%m.%Y}."
     )
 
 
@@ -265,8 +265,8 @@ def _too_soon(site, prisoner, supervisor, tomorrow):
     )
     last = tomorrow - 3 * DAY
     return (
-        f"The last connected call was on {last.isoformat()}; the policy asks 7 days between "
-        f"calls. Eligible from {(last + 7 * DAY).isoformat()}."
+        f"The last connected call was on {last:%d.%m.%Y}; the policy asks 7 days between "
+        f"calls. Eligible from {(last + 7 * DAY):%d.%m.%Y}."
     )
 
 
@@ -279,7 +279,7 @@ def _monthly_maximum(site, prisoner, supervisor, tomorrow):
     next_month = (tomorrow.replace(day=1) + 32 * DAY).replace(day=1)
     return (
         "The policy allows 1 calls a month; 1 are made or booked. "
-        f"Eligible from {next_month.isoformat()}."
+        f"Eligible from {next_month:%d.%m.%Y}."
     )
 
 

@@ -362,7 +362,7 @@ def test_log_pdf_lists_the_entries_in_site_time(scene, administrator):
 
     assert record.row_count == 6
     assert "Communications log" in text
-    assert "23:30" in text and "2026-03-10" in text
+    assert "23:30" in text and "10.03.2026" in text
     assert "Shevchenko" in text
     assert "Сокіл" in text and "Таємний" not in text
     assert "SC-00001" not in text
@@ -452,7 +452,7 @@ def test_the_record_is_append_only(scene, administrator):
     [
         (
             {"date_from": MARCH_31, "date_to": MARCH_1},
-            "The period ends (2026-03-01) before it starts (2026-03-31).",
+            "The period ends (01.03.2026) before it starts (31.03.2026).",
         ),
         ({"sites": ("ZZ",)}, "There is no site with code “ZZ”."),
         ({"sites": ("NC", "SC")}, "You do not serve at site “SC”"),

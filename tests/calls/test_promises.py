@@ -140,7 +140,7 @@ def test_without_a_policy_calls_are_seven_days_apart_and_four_a_month(
         _book(site, line, prisoner, supervisor, MONDAY + 6 * DAY)
     refused = " ".join(caught.value.messages)
     assert "the policy asks 7 days between calls" in refused
-    assert "Eligible from 2026-03-09" in refused
+    assert "Eligible from 09.03.2026" in refused
 
     # One connected call and three live bookings make the four of the month.
     for week in (1, 2, 3):
@@ -150,7 +150,7 @@ def test_without_a_policy_calls_are_seven_days_apart_and_four_a_month(
         _book(site, line, prisoner, supervisor, MONDAY + 28 * DAY)
     refused = " ".join(caught.value.messages)
     assert "The policy allows 4 calls a month; 4 are made or booked." in refused
-    assert "Eligible from 2026-04-01" in refused
+    assert "Eligible from 01.04.2026" in refused
     assert Booking.objects.count() == 3
 
 

@@ -96,7 +96,7 @@ def test_min_days_between_counts_from_the_last_connected_call(site, line, prison
     (refusal,) = refusals_on(prisoner, MONDAY + 3 * DAY)
     assert refusal.rule == "min_days_between"
     assert refusal.eligible_on == MONDAY + 7 * DAY
-    assert "Eligible from 2026-03-09" in str(refusal)
+    assert "Eligible from 09.03.2026" in str(refusal)
     assert refusals_on(prisoner, MONDAY + 6 * DAY)
     assert refusals_on(prisoner, MONDAY + 7 * DAY) == []
 
@@ -199,7 +199,7 @@ def test_suspension_blocks_booking_until_the_day_after_it_ends(site, line, priso
             override_reason="The family asked.",
             now=early(site, MONDAY),
         )
-    assert "Eligible from 2026-03-06" in " ".join(caught.value.messages)
+    assert "Eligible from 06.03.2026" in " ".join(caught.value.messages)
     assert not Booking.objects.exists()
     booking = services.book_slot(
         slot=slot_on(line, MONDAY + 4 * DAY),

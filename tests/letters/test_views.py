@@ -274,7 +274,7 @@ def test_step_from_the_detail_page_returns_there(guard_client, letter, today):
     assert response.url == detail
     history = guard_client.get(detail).context["history"]
     assert history[0]["changes"] == [
-        {"label": "Examined by the censor", "from": "—", "to": today.isoformat()}
+        {"label": "Examined by the censor", "from": "—", "to": f"{today:%d.%m.%Y}"}
     ]
 
 
@@ -319,7 +319,7 @@ def test_supervisor_amends_an_item_and_the_history_shows_it(supervisor_client, s
     assert detail.context["history"][0]["changes"] == [
         {"label": "Kind", "from": "Card", "to": "Letter"}
     ]
-    assert "letters.letter.amended" in detail.content.decode()
+    assert "Item of mail corrected" in detail.content.decode()
 
 
 def test_untouched_amend_form_changes_nothing(supervisor_client, letter):

@@ -1,5 +1,6 @@
 """Searching the registry by ISN and by name, in either script, and its filters."""
 
+import iuliia
 import pytest
 from django.urls import reverse
 
@@ -104,3 +105,93 @@ def test_a_whole_isn_is_looked_up_on_its_index(supervisor, registry, other_site)
     assert "LIKE" in str(partial.query)
     assert {"NC-00001", "NC-00002", "NC-00003"} <= {p.isn for p in partial}
     assert not prisoner_search(user=supervisor, text="SC-00001").exists()
+
+
+@pytest.fixture
+def spelled_registry(site):
+    """Names whose common Latin spellings differ from the ICAO one on record."""
+    return {
+        "aleksandr": PrisonerFactory(
+            site=site, isn="NC-00011", surname="Кузнецов", first_names="Александр"
+        ),
+        "sergei": PrisonerFactory(
+            site=site, isn="NC-00012", surname="Морозов", first_names="Сергей"
+        ),
+        "grigorev": PrisonerFactory(
+            site=site, isn="NC-00013", surname="Григорьев", first_names="Павел"
+        ),
+        "hryhorii": PrisonerFactory(
+            site=site, isn="NC-00014", surname="Коваленко", first_names="Григорій"
+        ),
+        "fedor": PrisonerFactory(
+            site=site, isn="NC-00015", surname="Щербаков", first_names="Фёдор"
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "isn"),
+    [
+        # English form of the given name, and Wikipedia / BGN/PCGN spellings.
+        ("Alexander", "NC-00011"),
+        ("Sergey", "NC-00012"),
+        ("Sergej", "NC-00012"),
+        ("Grigoryev", "NC-00013"),
+        ("Grigor’yev", "NC-00013"),
+        ("Grigor'ev", "NC-00013"),
+        ("Fyodor", "NC-00015"),
+        ("Scherbakov", "NC-00015"),
+        ("Shherbakov", "NC-00015"),
+        # Ukraine's national scheme: г is h, и is y.
+        ("Hryhorii", "NC-00014"),
+        ("Hryhoriy", "NC-00014"),
+        ("Kovalenko Hryhorii", "NC-00014"),
+    ],
+)
+def test_other_latin_spellings_find_the_name(guard_client, spelled_registry, query, isn):
+    assert found(guard_client, q=query) == [isn]
+
+
+def test_every_common_scheme_finds_the_icao_spelling_on_record(guard_client, spelled_registry):
+    schemes = [
+        iuliia.WIKIPEDIA,
+        iuliia.BGN_PCGN,
+        iuliia.GOST_52535,
+        iuliia.GOST_7034,
+        iuliia.MVD_782,
+        iuliia.MVD_310,
+        iuliia.YANDEX_MAPS,
+    ]
+    for prisoner in spelled_registry.values():
+        if any(letter in prisoner.first_names for letter in "ієїґ"):
+            continue  # the iuliia schemes are Russian ones
+        for scheme in schemes:
+            for name in (prisoner.surname, prisoner.first_names):
+                assert found(guard_client, q=scheme.translate(name)) == [prisoner.isn], (
+                    scheme.name,
+                    name,
+                )
+
+
+def test_other_spellings_do_not_reveal_a_withheld_surname(guard_client, supervisor_client, site):
+    withheld = PrisonerFactory(
+        site=site,
+        isn="NC-00020",
+        identity=Prisoner.Identity.WITHHELD,
+        surname="Григорьев",
+        first_names="Тарас",
+        patronymic="Юрьевич",
+    )
+    assert found(guard_client, q="Grigoryev") == []
+    assert found(guard_client, q="Yuryevich") == []
+    assert found(guard_client, q="Taras") == [withheld.isn]
+    assert found(supervisor_client, q="Grigoryev") == [withheld.isn]
+    assert found(supervisor_client, q="Yurievich") == [withheld.isn]
+
+
+def test_different_names_stay_apart(guard_client, spelled_registry):
+    # Олександр is not a spelling of Александр, nor Сергій of Сергей.
+    PrisonerFactory(site=spelled_registry["sergei"].site, isn="NC-00021", first_names="Олександр")
+    assert found(guard_client, q="Alexander") == ["NC-00011"]
+    assert found(guard_client, q="Oleksandr") == ["NC-00021"]
+    assert found(guard_client, q="Serhii") == []

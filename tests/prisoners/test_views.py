@@ -194,7 +194,7 @@ def test_supervisor_changes_the_status(supervisor_client, prisoner, today):
     assert prisoner.status == Prisoner.Status.IN_HOSPITAL
     assert prisoner.status_changes.get().note == "Ward 3"
     assert success_messages(response) == [
-        f"The status of {prisoner.isn} is now “In hospital”, from {today.isoformat()}."
+        f"The status of {prisoner.isn} is now “In hospital”, from {today:%d.%m.%Y}."
     ]
 
 
@@ -247,7 +247,7 @@ def test_status_change_before_the_last_one_is_refused(
     assert_error_beside(
         response,
         "effective_on",
-        f"The last change took effect on {today.isoformat()}; this one cannot be earlier.",
+        f"The last change took effect on {today:%d.%m.%Y}; this one cannot be earlier.",
     )
     assert snapshot() == before
 
@@ -392,7 +392,7 @@ def test_detail_page_shows_registration_history_and_contacts(
     html = response.content.decode()
     assert response.status_code == 200
     assert "B5" in html
-    assert "prisoners.prisoner.updated" in html
+    assert "Registration changed" in html
     assert pending_contact.name in html
     assert reverse("prisoners:contact-approve", args=[pending_contact.pk]) in html
     assert reverse("prisoners:prisoner-status", args=[prisoner.pk]) in html
