@@ -9,11 +9,15 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from calls.models import ONE_DAY, Booking, Call, CallPolicy, Outcome, Suspension
+from calls.models import ONE_DAY, Booking, Call, CallPolicy, CallSlot, Line, Outcome, Suspension
 from camp.models import Site
 from prisoners.models import Contact, Prisoner
+
+# A guard may open a booked slot's call a little early; the time limit still counts from the start.
+EARLY_START = datetime.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Refusal:
         if self.eligible_on:
             return _("%(message)s Eligible from %(date)s.") % {
                 "message": self.message,
-                "date": self.eligible_on.isoformat(),
+                "date": date_format(self.eligible_on),
             }
         return self.message
 
@@ -134,7 +138,7 @@ def refusals(
                         "The last connected call was on %(date)s; "
                         "the policy asks %(days)d days between calls."
                     )
-                    % {"date": last_day.isoformat(), "days": terms.min_days_between},
+                    % {"date": date_format(last_day), "days": terms.min_days_between},
                     eligible_on=eligible_on,
                     overridable=True,
                 )
@@ -167,3 +171,59 @@ def refusals(
             )
         )
     return found
+
+
+# --- At the desk ------------------------------------------------------------------------
+# What the desk offers, decided from what it has already read (no query): the same
+# conditions ``services.start_call`` and ``mark_no_show`` enforce, which refuse the rest.
+
+
+def _booking_is_live(booking: Booking, slot: CallSlot) -> bool:
+    return (
+        booking.status == Booking.Status.BOOKED
+        and slot.suspended_by_id is None
+        and slot.line.active
+    )
+
+
+def booking_may_start(
+    *,
+    booking: Booking,
+    slot: CallSlot,
+    now: datetime.datetime,
+    alert_active: bool,
+    line_busy: bool,
+) -> bool:
+    """Whether the call of ``booking`` (in ``slot``) may start now: the booking is live, its
+    slot neither suspended nor over and opened ``EARLY_START`` ahead, its line in service and
+    without a call in progress, and no air-raid alert. The prisoner's own rules are checked
+    when the call starts."""
+    return (
+        _booking_is_live(booking, slot)
+        and not alert_active
+        and not line_busy
+        and slot.starts_at - EARLY_START <= now < slot.ends_at
+    )
+
+
+def booking_may_be_no_show(
+    *, booking: Booking, slot: CallSlot, now: datetime.datetime, has_calls: bool
+) -> bool:
+    """Whether ``booking`` may be marked a no-show: live, its slot started, no call made in it."""
+    return _booking_is_live(booking, slot) and not has_calls and slot.starts_at <= now
+
+
+def booking_holds_line(*, booking: Booking, slot: CallSlot, now: datetime.datetime) -> bool:
+    """Whether ``booking`` holds its line at ``now``, so that no unscheduled call may start
+    on it (``selectors.line_has_booked_slot``, which ``services.start_call`` asks)."""
+    return booking.status == Booking.Status.BOOKED and slot.starts_at <= now < slot.ends_at
+
+
+def line_for_unscheduled_call(lines: list[Line], *, busy: set[int], held: set[int]) -> Line | None:
+    """The first of ``lines`` on which an unscheduled (or make-up) call may start now: in
+    service, with no call in progress (``busy``) and no booked prisoner holding it (``held``),
+    both sets of line ids. None when every line is taken."""
+    return next(
+        (line for line in lines if line.active and line.pk not in busy and line.pk not in held),
+        None,
+    )

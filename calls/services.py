@@ -37,9 +37,6 @@ from camp.models import Site
 from camp.roles import SUPERVISORS, has_role
 from prisoners.models import Contact, Prisoner
 
-# A guard may open a booked slot's call a little early; the time limit still counts from the start.
-EARLY_START = datetime.timedelta(minutes=10)
-
 
 class CallError(ValidationError):
     """A call, booking or logbook rule refused the change; the message is for the user."""
@@ -671,7 +668,7 @@ def start_call(
             )
         if booking.slot.suspended_by_id:
             raise CallError(_("This slot was suspended by an air-raid alert."))
-        if not booking.slot.starts_at - EARLY_START <= now < booking.slot.ends_at:
+        if not booking.slot.starts_at - rules.EARLY_START <= now < booking.slot.ends_at:
             raise CallError(_("This slot is not open now."))
         found = [
             refusal

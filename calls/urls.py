@@ -6,6 +6,7 @@ app_name = "calls"
 urlpatterns = [
     # The desk: today's slots and the calls in progress.
     path("desk/", desk.desk, name="desk"),
+    path("desk/live/", desk.desk_live, name="desk-live"),
     path("desk/calls/start/", desk.call_start, name="call-start"),
     path("desk/calls/<int:pk>/end/", desk.call_end, name="call-end"),
     path("desk/alerts/start/", desk.alert_start, name="alert-start"),

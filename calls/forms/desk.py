@@ -65,7 +65,11 @@ class ContactChoiceField(forms.ModelChoiceField):
 
 
 class CallStartForm(forms.Form):
-    """Which approved contact the prisoner calls; number and locality come from it."""
+    """Which approved contact the prisoner calls; number and locality come from it.
+
+    A prisoner with a single approved contact has it chosen already (``single_contact``):
+    the guard only confirms. One query to tell.
+    """
 
     contact = ContactChoiceField(
         label=_("Contact to call"),
@@ -80,9 +84,12 @@ class CallStartForm(forms.Form):
 
     def __init__(self, *args, prisoner: Prisoner, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = (
-            Contact.objects.approved().filter(prisoner=prisoner).order_by("name", "pk")
-        )
+        contacts = Contact.objects.approved().filter(prisoner=prisoner).order_by("name", "pk")
+        self.fields["contact"].queryset = contacts
+        first_two = list(contacts.values_list("pk", flat=True)[:2])
+        self.single_contact = len(first_two) == 1
+        if self.single_contact:
+            self.fields["contact"].initial = first_two[0]
 
 
 class CallEndForm(forms.Form):
@@ -90,6 +97,8 @@ class CallEndForm(forms.Form):
         label=_("Outcome"),
         choices=[("", _("Choose the outcome")), *Outcome.choices],
         error_messages={"required": _("Choose the outcome.")},
+        # The page is there to choose it: the cursor starts here.
+        widget=forms.Select(attrs={"autofocus": True}),
     )
     language = forms.CharField(label=_("Language spoken"), max_length=40, required=False)
     notes = forms.CharField(

@@ -11,23 +11,27 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.db import models
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from calls import selectors, services
+from calls import rules, selectors, services
 from calls.forms.desk import CallEndForm, CallStartForm, UnscheduledCallForm
 from calls.models import Booking, Call, CallSlot, Line, Outcome
-from calls.services import EARLY_START, CallError
+from calls.services import CallError
 from camp.forms import add_service_error
 from camp.roles import STAFF, role_required
+from camp.templatetags.durations import duration_labels, format_duration
 
 # The countdown turns to a warning this long before the time limit.
 WARN_BEFORE = datetime.timedelta(minutes=2)
 # The desk lists the slots starting within this time; the rest of the day is one click away.
 DESK_AHEAD = datetime.timedelta(hours=2)
+# The open desk asks the server for its panels this often (static/js/desk-refresh.js).
+REFRESH_SECONDS = 5
 
 
 class SlotState(models.TextChoices):
@@ -74,6 +78,8 @@ class DeskSlot:
     is_over: bool
     can_start: bool
     can_no_show: bool
+    # A call in progress on the slot's line: the booked call waits for it to end.
+    line_busy: bool = False
     # Why a booked slot offers no action, when its state alone does not say.
     note: str = ""
 
@@ -92,6 +98,8 @@ class DeskLine:
     line: Line
     slots: list[DeskSlot] = field(default_factory=list)
     call: Call | None = None
+    # Free slots of the coming hours left out of the short view.
+    hidden_free: int = 0
 
 
 def _desk_slot(
@@ -119,52 +127,40 @@ def _desk_slot(
         state = SlotState.LINE_OUT
     else:
         state = SlotState.BOOKED
-    live = (
-        booking is not None
-        and booking.status == Booking.Status.BOOKED
-        and not suspended
-        and slot.line.active
-    )
     return DeskSlot(
         slot=slot,
         booking=booking,
         state=state,
         is_over=slot.ends_at <= now,
-        # The same windows start_call and mark_no_show enforce; they refuse the rest.
-        can_start=live
-        and not alert_active
-        and slot.line_id not in busy_lines
-        and slot.starts_at - EARLY_START <= now < slot.ends_at,
-        can_no_show=live and not booking.has_calls and slot.starts_at <= now,
+        can_start=booking is not None
+        and rules.booking_may_start(
+            booking=booking,
+            slot=slot,
+            now=now,
+            alert_active=alert_active,
+            line_busy=slot.line_id in busy_lines,
+        ),
+        can_no_show=booking is not None
+        and rules.booking_may_be_no_show(
+            booking=booking, slot=slot, now=now, has_calls=booking.has_calls
+        ),
+        line_busy=slot.line_id in busy_lines,
         note=LINE_OUT_NOTES[booking.status] if state == SlotState.LINE_OUT else "",
     )
 
 
-def _duration(delta: datetime.timedelta) -> str:
-    seconds = max(int(delta.total_seconds()), 0)
-    return countdown_labels()["elapsed"] % {
-        "minutes": seconds // 60,
-        "seconds": seconds % 60,
-    }
-
-
-def _clock(delta: datetime.timedelta) -> str:
-    seconds = abs(int(delta.total_seconds()))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def countdown_labels() -> dict[str, str]:
-    """The countdown's words, for the server's text and for static/js/desk.js alike."""
+    """The clocks' words, for the server's text and for static/js/desk.js alike."""
     return {
         "left": _("%(time)s left"),
         "over": _("over by %(time)s"),
-        "elapsed": _("%(minutes)d min %(seconds)02d s"),
+        **{f"duration_{key}": label for key, label in duration_labels().items()},
     }
 
 
 def _countdown(delta: datetime.timedelta) -> str:
     label = countdown_labels()["left" if delta >= datetime.timedelta(0) else "over"]
-    return label % {"time": _clock(delta)}
+    return label % {"time": format_duration(abs(delta))}
 
 
 def _local_time(moment: datetime.datetime) -> str:
@@ -178,17 +174,15 @@ def _no_site(request):
 # --- The desk -------------------------------------------------------------------------
 
 
-@require_GET
-@role_required(*STAFF)
-def desk(request):
-    """Today at the desk's site: the slots of the coming hours and those still waiting
-    for an action, or with ``?day=all`` every slot of the day. A fixed number of
-    queries however many slots and calls."""
-    site = request.site
-    if site is None:
-        return _no_site(request)
+def _desk_panels(site, *, whole_day: bool) -> dict:
+    """What the desk's live panels show (``calls/_desk_live.html``): the alert, the calls in
+    progress, the next due, the make-up list with a free line for each, the slots by line
+    and the suspensions. A fixed number of queries however many slots and calls.
+
+    The short view (``whole_day`` false) lists, of the coming hours, each line's slot in
+    progress and the slots someone holds; the free ones are counted, one click away.
+    """
     now = timezone.now()
-    whole_day = request.GET.get("day") == "all"
     alert = selectors.active_alert(site)
     calls = list(selectors.calls_in_progress(site=site))
     for call in calls:
@@ -205,29 +199,87 @@ def desk(request):
             site=site, day=site.today(), now=now, ahead=None if whole_day else DESK_AHEAD
         )
     ]
+    held_lines = {
+        row.slot.line_id
+        for row in rows
+        if row.booking and rules.booking_holds_line(booking=row.booking, slot=row.slot, now=now)
+    }
     for row in rows:
-        lines[row.slot.line_id].slots.append(row)
+        desk_line = lines[row.slot.line_id]
+        in_progress = row.slot.starts_at <= now < row.slot.ends_at
+        if whole_day or in_progress or row.state not in (SlotState.FREE, SlotState.UNUSED):
+            desk_line.slots.append(row)
+        else:
+            desk_line.hidden_free += 1
     next_due = sorted(
         (row for row in rows if row.state == SlotState.BOOKED and row.slot.ends_at > now),
         key=lambda row: (row.slot.starts_at, row.slot.line.name),
     )
+    free_line = (
+        None
+        if alert
+        else rules.line_for_unscheduled_call(
+            [desk_line.line for desk_line in lines.values()], busy=busy_lines, held=held_lines
+        )
+    )
+    return {
+        "site": site,
+        "now": now,
+        "labels": countdown_labels(),
+        "alert": alert,
+        "calls": calls,
+        "lines": list(lines.values()),
+        # Lines out of service fold away below the others.
+        "lines_in_service": [desk_line for desk_line in lines.values() if desk_line.line.active],
+        "lines_out": [desk_line for desk_line in lines.values() if not desk_line.line.active],
+        "hidden_free": sum(
+            desk_line.hidden_free for desk_line in lines.values() if desk_line.line.active
+        ),
+        "next_due": next_due,
+        # The shortcut S starts the first call that may start now.
+        "start_next": next((row for row in next_due if row.can_start), None),
+        "whole_day": whole_day,
+        "ahead_hours": DESK_AHEAD.seconds // 3600,
+        "makeup": list(selectors.makeup_owed(site=site)),
+        "makeup_line": free_line,
+        "suspended": list(selectors.suspended_today(site=site, day=site.today())),
+    }
+
+
+@require_GET
+@role_required(*STAFF)
+def desk(request):
+    """Today at the desk's site: what is happening now and what comes next, or with
+    ``?day=all`` every slot of the day. The page then keeps itself up to date from
+    ``desk_live``."""
+    site = request.site
+    if site is None:
+        return _no_site(request)
+    whole_day = request.GET.get("day") == "all"
     return render(
         request,
         "calls/desk.html",
         {
-            "site": site,
-            "now": now,
-            "labels": countdown_labels(),
-            "alert": alert,
-            "calls": calls,
-            "lines": list(lines.values()),
-            "next_due": next_due,
-            "whole_day": whole_day,
-            "ahead_hours": DESK_AHEAD.seconds // 3600,
-            "makeup": list(selectors.makeup_owed(site=site)),
-            "suspended": list(selectors.suspended_today(site=site, day=site.today())),
+            **_desk_panels(site, whole_day=whole_day),
+            "refresh_seconds": REFRESH_SECONDS,
             "unscheduled_form": UnscheduledCallForm(site=site),
         },
+    )
+
+
+@require_GET
+@role_required(*STAFF)
+def desk_live(request):
+    """The desk's live panels alone, as HTML, for the open desk to swap in every few seconds
+    (``static/js/desk-refresh.js``): an alert or a booking made at another terminal shows
+    without reloading. Each request also counts as activity for the session's idle limit,
+    so an open desk keeps its session (``camp.middleware.SessionTimeoutMiddleware``)."""
+    if request.site is None:
+        raise Http404
+    return render(
+        request,
+        "calls/_desk_live.html",
+        _desk_panels(request.site, whole_day=request.GET.get("day") == "all"),
     )
 
 
@@ -330,7 +382,7 @@ def call_end(request, pk):
                     "prisoner": call.prisoner.display_name,
                     "isn": call.prisoner.isn,
                     "outcome": ended.get_outcome_display(),
-                    "elapsed": _duration(ended.ended_at - ended.started_at),
+                    "elapsed": format_duration(ended.ended_at - ended.started_at),
                 },
             )
             if ended.flagged:
@@ -349,7 +401,7 @@ def call_end(request, pk):
             "call": call,
             "now": now,
             "labels": countdown_labels(),
-            "elapsed": _duration(now - call.started_at),
+            "elapsed": format_duration(now - call.started_at),
             "countdown": _countdown(call.deadline - now),
             "warning": call.deadline - now <= WARN_BEFORE,
         },
@@ -446,7 +498,7 @@ def alert_end(request, pk):
                 _("All clear at %(time)s; the alert lasted %(duration)s.")
                 % {
                     "time": _local_time(alert.ended_at),
-                    "duration": _duration(alert.ended_at - alert.started_at),
+                    "duration": format_duration(alert.ended_at - alert.started_at),
                 },
                 ngettext(
                     "%(count)d slot was suspended by it.",

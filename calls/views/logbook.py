@@ -19,22 +19,12 @@ from camp import audit, chain
 from camp.forms import add_service_error
 from camp.pagination import bounded_count, keyset_page
 from camp.roles import STAFF, is_supervisor, role_required
+from camp.templatetags.durations import format_duration
 
 PAGE_SIZE = 50
 # "Show all for printing" lists a whole day (or range) on one page up to this many
 # entries; the count of entries stops there too ("more than 1,000").
 PRINT_LIMIT = 1000
-
-
-def format_elapsed(elapsed: datetime.timedelta | None) -> str:
-    """Time elapsed as the paper book has it: ``mm:ss``, or ``h:mm:ss`` from an hour on."""
-    if elapsed is None:
-        return ""
-    hours, rest = divmod(int(elapsed.total_seconds()), 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes:02d}:{seconds:02d}"
 
 
 def _prisoner_name(prisoner, *, reveal: bool) -> str:
@@ -47,7 +37,6 @@ def _prisoner_name(prisoner, *, reveal: bool) -> str:
 def _entry(call: Call, *, reveal: bool) -> dict:
     return {
         "call": call,
-        "elapsed": format_elapsed(call.elapsed),
         "prisoner_name": _prisoner_name(call.prisoner, reveal=reveal),
     }
 
@@ -156,7 +145,8 @@ def logbook_day_pdf(request):
     """
     site_id = request.GET.get("site", "")
     if site_id:
-        if not site_id.isdigit():
+        # An id: ASCII digits, no more than a bigint holds (str.isdigit alone takes "²").
+        if not (site_id.isascii() and site_id.isdigit() and len(site_id) <= 18):
             raise Http404
         site = request.user.sites.filter(pk=int(site_id)).first()
     else:
@@ -187,9 +177,9 @@ def logbook_day_pdf(request):
             name = _prisoner_name(call.prisoner, reveal=reveal) or "—"
             yield (
                 f"{name} ({call.prisoner.isn})",
-                formats.date_format(timezone.localtime(call.started_at, zone), "Y-m-d H:i"),
+                formats.date_format(timezone.localtime(call.started_at, zone), "DATETIME_FORMAT"),
                 call.locality or "—",
-                _("in progress") if call.is_open else format_elapsed(call.elapsed),
+                _("in progress") if call.is_open else format_duration(call.elapsed),
                 call.get_outcome_display() or "—",
                 str(call.monitor),
             )
@@ -201,7 +191,8 @@ def logbook_day_pdf(request):
         title=_("Communications logbook"),
         subtitle_lines=[
             _("Site: %(site)s (%(code)s)") % {"site": site.name, "code": site.code},
-            _("Day: %(day)s") % {"day": formats.date_format(day, "l, Y-m-d")},
+            _("Day: %(day)s")
+            % {"day": f"{formats.date_format(day, 'l')}, {formats.date_format(day)}"},
         ],
         columns=[
             _("Prisoner"),
@@ -244,7 +235,9 @@ def _display(name: str, value, zone) -> str:
     if name in {"started_at", "ended_at"}:
         if isinstance(value, str):
             value = datetime.datetime.fromisoformat(value)
-        return formats.date_format(value.astimezone(zone), "Y-m-d H:i:s")
+        # The server's clock to the second: 30.11.2026 14:05:09.
+        local = value.astimezone(zone)
+        return f"{formats.date_format(local)} {formats.time_format(local, 'H:i:s')}"
     if name == "outcome":
         return Outcome(value).label if value in Outcome.values else str(value)
     if name == "flagged":
@@ -282,14 +275,14 @@ def call_detail(request, pk):
             {"label": _label(name), "recorded": first, "current": shown, "amended": first != shown}
         )
     recorded_elapsed = (
-        format_elapsed(recorded["ended_at"] - recorded["started_at"]) if call.ended_at else ""
+        format_duration(recorded["ended_at"] - recorded["started_at"]) if call.ended_at else ""
     )
     values.append(
         {
             "label": _("Time elapsed"),
             "recorded": recorded_elapsed or "—",
-            "current": format_elapsed(call.elapsed) or "—",
-            "amended": recorded_elapsed != format_elapsed(call.elapsed),
+            "current": format_duration(call.elapsed) or "—",
+            "amended": recorded_elapsed != format_duration(call.elapsed),
         }
     )
     amendments = [

@@ -1,6 +1,7 @@
 """Air-raid alerts: from siren to all clear, and the make-up calls they leave owed."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -180,6 +181,7 @@ def test_siren_and_all_clear_at_the_desk(guard_client, administrator_client, sit
 
     content = response.content.decode()
     assert "All clear at" in content
+    assert re.search(r"the alert lasted \d+ min \d\d s\.", content)
     assert "1 slot was suspended by it." in content
     assert "1 booking was suspended; its prisoner is owed a make-up call." in content
     assert reverse("calls:alert-start") in content

@@ -1,15 +1,17 @@
 """The guard's desk: today's slots, starting and ending calls, no-shows."""
 
 import datetime
+import re
 import threading
+import time
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
-from calls import services
+from calls import rules, services
 from calls.models import AirRaidAlert, Booking, Call, CallPolicy, Suspension
 from calls.services import CallError
 from calls.views.desk import SlotState
@@ -27,6 +29,7 @@ from tests.factories import (
 
 MINUTE = datetime.timedelta(minutes=1)
 DESK = reverse("calls:desk")
+DESK_LIVE = reverse("calls:desk-live")
 CALL_START = reverse("calls:call-start")
 
 
@@ -94,6 +97,7 @@ def desk_urls(site, guard):
     )
     return {
         "desk": ("get", DESK, 200),
+        "desk-live": ("get", DESK_LIVE, 200),
         "call-start": ("get", start_url(booking=booking.pk), 200),
         "call-end": ("get", reverse("calls:call-end", args=[call.pk]), 200),
         "alert-start": ("post", reverse("calls:alert-start"), 302),
@@ -119,7 +123,15 @@ def other_site_urls(other_site):
     }
 
 
-URL_NAMES = ["desk", "call-start", "call-end", "alert-start", "alert-end", "booking-no-show"]
+URL_NAMES = [
+    "desk",
+    "desk-live",
+    "call-start",
+    "call-end",
+    "alert-start",
+    "alert-end",
+    "booking-no-show",
+]
 
 
 @pytest.mark.parametrize("name", URL_NAMES)
@@ -341,7 +353,7 @@ def test_desk_lists_prisoners_whose_calls_are_suspended(guard_client, guard, sit
     assert [s.prisoner_id for s in response.context["suspended"]] == [suspended.pk]
     page = response.content.decode()
     assert suspended.isn in page
-    assert f"until {(today + datetime.timedelta(days=3)).isoformat()}" in page
+    assert f"until {formats.date_format(today + datetime.timedelta(days=3))}" in page
     assert ended.isn not in page
 
 
@@ -379,7 +391,9 @@ def test_desk_runs_the_same_queries_for_5_and_50_slots(guard_client, site):
     assert len(response.context["calls"]) == 50
     assert len(response.context["makeup"]) == 50
     assert len(response.context["suspended"]) == 50
-    assert sum(len(desk_line.slots) for desk_line in response.context["lines"]) == 100
+    # Each line's booked slot is listed; the free slot an hour later is one click away.
+    assert sum(len(desk_line.slots) for desk_line in response.context["lines"]) == 50
+    assert response.context["hidden_free"] == 50
     assert len(many) == len(few), [query["sql"] for query in many.captured_queries]
     assert len(many) <= 15
 
@@ -778,22 +792,380 @@ def test_a_slot_holds_several_attempts_within_its_time(guard, site, line):
     assert list(booking.calls.order_by("started_at")) == [first, second]
 
 
-def test_desk_lists_the_coming_hours_and_what_still_waits(guard_client, site):
+def test_desk_lists_now_and_what_is_next(guard_client, site):
     line = LineFactory(site=site, name="L1")
     now_booked = booked_slot(line=line, starts_in=-5)
-    later = CallSlotFactory(line=line, starts_at=timezone.now() + 100 * MINUTE)
+    later_booked = booked_slot(line=line, starts_in=40)
+    later_free = CallSlotFactory(line=line, starts_at=timezone.now() + 100 * MINUTE)
     tonight = CallSlotFactory(line=line, starts_at=timezone.now() + 150 * MINUTE)
     unused = CallSlotFactory(line=line, starts_at=timezone.now() - 40 * MINUTE)
     waiting = booked_slot(line=line, starts_in=-70)
     done = booked_slot(line=line, starts_in=-100)
     CallFactory(line=line, prisoner=done.prisoner, booking=done, started_at=done.starts_at)
+    other = LineFactory(site=site, name="L2")
+    free_now = CallSlotFactory(line=other, starts_at=timezone.now() - 5 * MINUTE)
 
     response = guard_client.get(DESK)
 
     listed = set(_rows(response))
-    assert listed == {now_booked.slot.pk, later.pk, waiting.slot.pk}
+    # The slot in progress on each line, and what someone holds in the coming hours.
+    assert listed == {now_booked.slot.pk, later_booked.slot.pk, waiting.slot.pk, free_now.pk}
     assert _rows(response)[waiting.slot.pk].can_no_show
+    assert response.context["hidden_free"] == 1
     content = response.content.decode()
     assert f"{DESK}?day=all" in content
+    assert "Show the whole day (1 free slot not shown)" in content
     whole_day = guard_client.get(DESK, {"day": "all"})
-    assert {tonight.pk, unused.pk, done.slot.pk} <= set(_rows(whole_day))
+    assert {later_free.pk, tonight.pk, unused.pk, done.slot.pk} <= set(_rows(whole_day))
+    assert whole_day.context["hidden_free"] == 0
+
+
+# --- The desk's rules -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "expected"),
+    [(11, False), (10, True), (0, True), (-14, True), (-15, False)],
+)
+def test_a_booked_call_may_start_from_ten_minutes_before_its_slot(line, starts_in, expected):
+    booking = booked_slot(line=line, starts_in=starts_in)
+    now = booking.slot.starts_at - starts_in * MINUTE
+    assert (
+        rules.booking_may_start(
+            booking=booking, slot=booking.slot, now=now, alert_active=False, line_busy=False
+        )
+        is expected
+    )
+
+
+def test_a_booked_call_may_not_start_in_an_alert_on_a_busy_line_or_when_not_live(line, guard):
+    booking = booked_slot(line=line, starts_in=-1)
+    now = timezone.now()
+
+    def may_start(**kwargs):
+        options = {"alert_active": False, "line_busy": False, **kwargs}
+        return rules.booking_may_start(booking=booking, slot=booking.slot, now=now, **options)
+
+    assert may_start()
+    assert not may_start(alert_active=True)
+    assert not may_start(line_busy=True)
+    booking.slot.line.active = False
+    assert not may_start()
+    booking.slot.line.active = True
+    booking.slot.suspended_by = AirRaidAlert(pk=1)
+    assert not may_start()
+    booking.slot.suspended_by = None
+    booking.status = Booking.Status.NO_SHOW
+    assert not may_start()
+
+
+def test_a_no_show_needs_a_live_booking_whose_slot_started_without_a_call(line):
+    booking = booked_slot(line=line, starts_in=-1)
+    slot, now = booking.slot, timezone.now()
+    assert rules.booking_may_be_no_show(booking=booking, slot=slot, now=now, has_calls=False)
+    assert not rules.booking_may_be_no_show(booking=booking, slot=slot, now=now, has_calls=True)
+    assert not rules.booking_may_be_no_show(
+        booking=booking, slot=slot, now=slot.starts_at - MINUTE, has_calls=False
+    )
+
+
+def test_a_booking_holds_its_line_for_its_whole_slot(line):
+    booking = booked_slot(line=line, starts_in=-1)
+    slot = booking.slot
+    assert rules.booking_holds_line(booking=booking, slot=slot, now=slot.starts_at)
+    assert rules.booking_holds_line(booking=booking, slot=slot, now=slot.ends_at - MINUTE)
+    assert not rules.booking_holds_line(booking=booking, slot=slot, now=slot.ends_at)
+    assert not rules.booking_holds_line(booking=booking, slot=slot, now=slot.starts_at - MINUTE)
+    booking.status = Booking.Status.SUSPENDED
+    assert not rules.booking_holds_line(booking=booking, slot=slot, now=slot.starts_at)
+
+
+def test_an_unscheduled_call_takes_the_first_line_in_service_free_and_not_held(site):
+    out, busy, held, free, later = (
+        LineFactory(site=site, name=name, active=name != "A") for name in ("A", "B", "C", "D", "E")
+    )
+    lines = [out, busy, held, free, later]
+    assert rules.line_for_unscheduled_call(lines, busy={busy.pk}, held={held.pk}) == free
+    assert (
+        rules.line_for_unscheduled_call(lines, busy={busy.pk, free.pk, later.pk}, held={held.pk})
+        is None
+    )
+
+
+def test_the_start_page_and_the_service_agree_on_the_early_start(guard, line, contact, prisoner):
+    booking = booked_slot(line=line, prisoner=prisoner, starts_in=11)
+    now = timezone.now()
+    with pytest.raises(CallError, match="not open now"):
+        services.start_call(
+            line=line, prisoner=prisoner, contact=contact, actor=guard, booking=booking, now=now
+        )
+    call = services.start_call(
+        line=line,
+        prisoner=prisoner,
+        contact=contact,
+        actor=guard,
+        booking=booking,
+        now=booking.slot.starts_at - rules.EARLY_START,
+    )
+    assert call.booking == booking
+
+
+# --- Fewer steps: shortcuts, the make-up list, one contact ---------------------------
+
+
+def test_the_keys_start_the_next_due_call_and_end_the_nearest_limit(guard_client, site):
+    line_a, line_b, line_c = (LineFactory(site=site, name=f"L{n}") for n in "ABC")
+    open_call(line=line_a, started=10)
+    open_call(line=line_b, started=2)
+    # Due first but its line is busy: the key skips to the first that may start.
+    waiting = booked_slot(line=line_a, starts_in=-3)
+    ready = booked_slot(line=line_c, starts_in=-2)
+
+    response = guard_client.get(DESK)
+
+    assert [row.booking for row in response.context["next_due"]] == [waiting, ready]
+    assert response.context["start_next"].booking == ready
+    content = response.content.decode()
+    assert content.count('data-shortcut="KeyS"') == 1
+    assert f'id="next-start-{ready.pk}" class="btn btn-primary no-print" href="' in content
+    start_key = content.index('data-shortcut="KeyS"')
+    assert content.rindex(f"?booking={ready.pk}", 0, start_key) > content.rindex("<a", 0, start_key)
+    first_call = response.context["calls"][0]
+    assert first_call.line == line_a
+    end_key = content.index('data-shortcut="KeyE"')
+    assert content.rindex(reverse("calls:call-end", args=[first_call.pk]), 0, end_key) > 0
+    assert content.count('data-shortcut="KeyE"') == 1
+    assert "when the call on its line has ended" in content
+    assert "js/desk-keys.js" in content
+
+
+def test_calls_in_progress_and_the_next_due_come_first_on_the_page(guard_client, site, line):
+    call = open_call(line=line, started=3)
+    ready = booked_slot(line=LineFactory(site=site, name="L2"), starts_in=-1)
+    LineFactory(site=site, name="L3")  # Free for the make-up call.
+    owed = PrisonerFactory(site=site)
+    CallFactory(line=line, prisoner=owed, outcome=Call.Outcome.INTERRUPTED_BY_ALERT)
+
+    content = guard_client.get(DESK).content.decode()
+
+    main = content[content.index('id="main"') :]
+    links = [
+        main.index(f'<a id="call-end-{call.pk}"'),
+        main.index(f'id="next-start-{ready.pk}"'),
+        main.index(f'id="makeup-start-{owed.pk}"'),
+        main.index(f'id="slot-start-{ready.pk}"'),
+        main.index('id="siren"'),
+        main.index('name="prisoner"'),
+    ]
+    assert links == sorted(links)
+    # Nothing focusable comes before the call in progress (with scripts running).
+    before = re.sub(r"<noscript>.*?</noscript>", "", main[: links[0]], flags=re.DOTALL)
+    assert "<a " not in before and "<button" not in before and "<input" not in before
+
+
+def test_the_make_up_list_starts_a_call_on_a_free_line(guard_client, site):
+    busy = LineFactory(site=site, name="A")
+    held = LineFactory(site=site, name="B")
+    free = LineFactory(site=site, name="C")
+    open_call(line=busy)
+    booked_slot(line=held, starts_in=-1)
+    owed = PrisonerFactory(site=site)
+    contact = ContactFactory(prisoner=owed)
+    CallFactory(line=free, prisoner=owed, outcome=Call.Outcome.INTERRUPTED_BY_ALERT)
+
+    response = guard_client.get(DESK)
+
+    assert response.context["makeup_line"] == free
+    url = start_url(line=free.pk, prisoner=owed.isn).replace("&", "&amp;")
+    assert f'href="{url}"' in response.content.decode()
+    assert "Start call on C" in response.content.decode()
+    page = guard_client.get(start_url(line=free.pk, prisoner=owed.isn))
+    assert "make-up: does not count against the limits" in page.content.decode()
+    guard_client.post(start_url(line=free.pk, prisoner=owed.isn), {"contact": contact.pk})
+    call = Call.objects.in_progress().get(prisoner=owed)
+    assert call.is_makeup and call.line == free
+
+
+def test_the_make_up_list_says_why_no_call_can_start(guard_client, site, guard):
+    line = LineFactory(site=site)
+    owed = PrisonerFactory(site=site)
+    CallFactory(line=line, prisoner=owed, outcome=Call.Outcome.INTERRUPTED_BY_ALERT)
+    open_call(line=line)
+
+    content = guard_client.get(DESK).content.decode()
+    assert f'id="makeup-start-{owed.pk}"' not in content
+    assert "Every line is busy or booked now" in content
+
+    Call.objects.in_progress().update(ended_at=timezone.now(), outcome=Call.Outcome.BUSY)
+    AirRaidAlert.objects.create(site=site, started_at=timezone.now(), started_by=guard)
+    content = guard_client.get(DESK).content.decode()
+    assert f'id="makeup-start-{owed.pk}"' not in content
+    assert "Make-up calls can start after the all clear." in content
+
+
+def test_a_single_approved_contact_is_chosen_already(guard_client, booking, contact):
+    content = guard_client.get(start_url(booking=booking.pk)).content.decode()
+    assert f'value="{contact.pk}"' in content
+    radio = content[content.index(f'value="{contact.pk}"') :]
+    assert "checked" in radio[: radio.index(">")]
+    assert "only approved contact is chosen" in content
+    assert 'type="submit" class="btn btn-primary btn-lg" autofocus' in content
+
+
+def test_two_approved_contacts_leave_the_choice_to_the_guard(guard_client, booking, contact):
+    ContactFactory(prisoner=booking.prisoner, name="Марія")
+    content = guard_client.get(start_url(booking=booking.pk)).content.decode()
+    assert "checked" not in content
+    assert "autofocus" not in content
+
+
+def test_lines_out_of_service_fold_away(guard_client, site):
+    LineFactory(site=site, name="Working")
+    LineFactory(site=site, name="Broken", active=False)
+
+    response = guard_client.get(DESK)
+
+    assert [d.line.name for d in response.context["lines_in_service"]] == ["Working"]
+    assert [d.line.name for d in response.context["lines_out"]] == ["Broken"]
+    content = response.content.decode()
+    folded = content[content.index('<details id="lines-out-of-service"') :]
+    assert "1 line out of service" in folded
+    assert "Broken" in folded[: folded.index("</details>")]
+    assert content.index("Working") < content.index('<details id="lines-out-of-service"')
+
+
+# --- Feedback -------------------------------------------------------------------------
+
+
+def test_empty_desk_says_what_to_do_next(guard_client, site):
+    LineFactory(site=site)
+    content = guard_client.get(DESK).content.decode()
+    assert "No call in progress. Start the next due call" in content
+    assert "Nobody else is booked in the coming hours." in content
+    assert "an unscheduled call, at the foot of the page" in content
+    assert "Nobody is owed a make-up call." in content
+
+
+def test_the_siren_is_always_there_and_asks_first(guard_client, site, guard):
+    content = guard_client.get(DESK).content.decode()
+    siren = content[content.index('<div class="desk-siren') :]
+    assert reverse("calls:alert-start") in siren
+    assert 'data-confirm="Sound the air-raid alert?' in siren
+    alert = AirRaidAlert.objects.create(site=site, started_at=timezone.now(), started_by=guard)
+    content = guard_client.get(DESK_LIVE).content.decode()
+    siren = content[content.index('<div class="desk-siren') :]
+    assert reverse("calls:alert-end", args=[alert.pk]) in siren
+    assert 'data-confirm="Give the all clear?' in siren
+    assert reverse("calls:alert-start") not in content
+
+
+def test_the_countdown_reads_as_a_duration(guard_client, site, line):
+    call = open_call(line=line, started=3, limit=15)
+    response = guard_client.get(DESK)
+    countdown = response.context["calls"][0].countdown
+    assert countdown.startswith("11 min ") and countdown.endswith(" s left")
+    content = response.content.decode()
+    assert 'data-label-duration-minutes="%(minutes)d min %(seconds)02d s"' in content
+    assert "desk-countdown" in content
+    late = open_call(line=LineFactory(site=site), started=17, limit=15)
+    page = guard_client.get(reverse("calls:call-end", args=[late.pk])).content.decode()
+    assert "over by 2 min" in page
+    assert call.pk != late.pk
+
+
+def test_the_end_page_starts_on_the_outcome_and_ends_with_ctrl_enter(guard_client, line):
+    call = open_call(line=line)
+    content = guard_client.get(reverse("calls:call-end", args=[call.pk])).content.decode()
+    outcome = content[content.index('<select name="outcome"') :]
+    assert "autofocus" in outcome[: outcome.index(">")]
+    assert "data-submit-shortcut" in content
+    assert 'aria-keyshortcuts="Control+Enter"' in content
+
+
+# --- The desk keeps itself up to date -------------------------------------------------
+
+
+def test_the_live_panels_show_what_another_terminal_did(guard_client, site, guard, line):
+    page = guard_client.get(DESK).content.decode()
+    assert f'data-refresh-url="{DESK_LIVE}"' in page
+    assert 'data-refresh-seconds="5"' in page
+    assert "js/desk-refresh.js" in page
+    assert guard_client.get(DESK, {"day": "all"}).context["whole_day"]
+    assert (
+        f'data-refresh-url="{DESK_LIVE}?day=all"'
+        in guard_client.get(DESK, {"day": "all"}).content.decode()
+    )
+
+    booking = booked_slot(line=line, starts_in=-1)
+    AirRaidAlert.objects.create(site=site, started_at=timezone.now(), started_by=guard)
+    response = guard_client.get(DESK_LIVE)
+
+    assert response.status_code == 200
+    assert (
+        response["Cache-Control"].startswith("no-store") or "no-store" in response["Cache-Control"]
+    )
+    content = response.content.decode()
+    assert "<html" not in content and "<nav" not in content
+    assert content.lstrip().startswith('<div class="desk-live" data-generated-at="')
+    assert "Air-raid alert since" in content
+    assert booking.prisoner.isn in content
+    assert f"?booking={booking.pk}" not in content  # No call starts during an alert.
+
+
+def test_the_live_panels_need_a_site(client, db):
+    client.force_login(UserFactory(username="drifter", role="guard"))
+    assert client.get(DESK_LIVE).status_code == 404
+
+
+def test_the_live_panels_run_a_fixed_number_of_queries(
+    guard_client, site, django_assert_max_num_queries
+):
+    guard_client.get(DESK_LIVE)  # Warm up the session.
+    _populate(site, 5)
+    with CaptureQueriesContext(connection) as few:
+        guard_client.get(DESK_LIVE)
+    _populate(site, 30)
+    with django_assert_max_num_queries(len(few)):
+        response = guard_client.get(DESK_LIVE)
+    assert len(response.context["calls"]) == 35
+    assert len(few) <= 14
+
+
+@pytest.mark.parametrize("client_fixture", ["supervisor_client", "guard_client"])
+def test_the_open_desk_keeps_the_session_alive(request, site, monkeypatch, client_fixture):
+    """The idle limit is 30 minutes (supervisors and administrators): the desk's refresh
+    is a request like any other, so a desk left open never reaches it."""
+    from django.conf import settings
+
+    from camp.middleware import SessionTimeoutMiddleware as Timeout
+
+    client = request.getfixturevalue(client_fixture)
+    start = time.time()
+    session = client.session
+    session[Timeout.STARTED] = int(start) - 60 * 60
+    session[Timeout.SEEN] = int(start) - 29 * 60
+    session.save()
+
+    clock = {"now": start}
+    monkeypatch.setattr("camp.middleware.time.time", lambda: clock["now"])
+    # The desk stays open for two hours: one refresh every few seconds, checked every
+    # 25 minutes here; every one of them keeps the session.
+    for _ in range(5):
+        assert client.get(DESK_LIVE).status_code == 200
+        assert client.session[Timeout.SEEN] == int(clock["now"])
+        clock["now"] += 25 * 60
+    assert settings.SESSION_IDLE_TIMEOUT > 25 * 60
+
+
+def test_a_desk_left_without_refreshing_times_out(supervisor_client, site, monkeypatch):
+    """The counter-check: the same idle time without the refresh ends a supervisor's
+    session, and the refresh then answers with the log-in page's redirect, on which the
+    page's script reloads."""
+    from camp.middleware import SessionTimeoutMiddleware as Timeout
+
+    session = supervisor_client.session
+    session[Timeout.SEEN] = int(time.time()) - 31 * 60
+    session.save()
+    response = supervisor_client.get(DESK_LIVE)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))

@@ -142,10 +142,10 @@ def test_logbook_shows_the_paper_book_columns(supervisor_client, site, line):
     )
     content = supervisor_client.get(reverse("calls:logbook")).content.decode()
     assert "Kursk, RU" in content
-    assert started_at.astimezone(site.zone).strftime("%Y-%m-%d") in content
+    assert started_at.astimezone(site.zone).strftime("%d.%m.%Y") in content
     assert "14:05" in content
-    assert "12:07" in content
-    assert "1:00:05" in content
+    assert "12 min 07 s" in content
+    assert "1 h 00 min 05 s" in content
     assert "over limit" in content
     assert long_call.monitor.get_full_name() in content
 
@@ -470,7 +470,7 @@ def test_detail_shows_recorded_and_current_values_and_history(supervisor_client,
     assert "Oryol, RU" in content
     assert "Town was misheard." in content
     assert str(supervisor) in content
-    assert "calls.call.amended" in content
+    assert "Logbook entry amended" in content
     assert [item["amendment"].reason for item in response.context["amendments"]] == [
         "Town was misheard."
     ]
@@ -482,7 +482,7 @@ def test_detail_shows_booking_slot(supervisor_client, site, line):
     call = CallFactory(line=line, prisoner=booking.prisoner, booking=booking)
     content = supervisor_client.get(reverse("calls:call-detail", args=[call.pk])).content.decode()
     assert "Line A" in content
-    assert slot.starts_at.astimezone(site.zone).strftime("%Y-%m-%d %H:%M") in content
+    assert slot.starts_at.astimezone(site.zone).strftime("%d.%m.%Y %H:%M") in content
 
 
 def test_detail_page_runs_no_query_per_amendment(supervisor_client, supervisor, entry):
