@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from random import Random
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from calls.models import (
     AirRaidAlert,
@@ -261,7 +262,7 @@ def seed_calls(
     if Line.objects.filter(site=site).exists():
         return {}
     progress = progress or Progress()
-    progress.stage("call room")
+    progress.stage(_("call room"))
     room = _CallRoom(site=site, actor=actor, random=random, weeks=weeks, progress=progress)
     room.load()
     room.set_up()
@@ -284,6 +285,9 @@ class _CallRoom:
         self.days = (self.today - self.first_day).days + FUTURE_WEEKS * 7
         self.history_days = (self.today - self.first_day).days
         self.last_booked_day = self.history_days + BOOKED_DAYS_AHEAD - 1
+        # The first booking past the monthly maximum is overridden whatever the dice say,
+        # so that every demo camp shows a supervisor's override.
+        self.overridden = False
 
     # -- what the site has -----------------------------------------------------------
 
@@ -493,7 +497,7 @@ class _CallRoom:
 
     def simulate(self) -> None:
         random = self.random
-        self.progress.stage("simulating the logbook")
+        self.progress.stage(_("simulating the logbook"))
         wanted: list[list[_Caller]] = [[] for _day in range(self.last_booked_day + 2)]
         for caller in self.callers:
             self._want(wanted, caller, caller.periods[0][0] + random.randint(0, 6))
@@ -580,7 +584,8 @@ class _CallRoom:
         month = self._month(day)
         count = caller.month_count if caller.month == month else 0
         if count >= policy.max_calls_per_month:
-            if self.random.random() < OVERRIDE:
+            if not self.overridden or self.random.random() < OVERRIDE:
+                self.overridden = True
                 return None, True
             return self._next_month(day), False
         return None, False
@@ -733,7 +738,7 @@ class _CallRoom:
             for siren, all_clear in self.alerts
         )
         alert_ids = [alert.pk for alert in alerts]
-        progress.stage("slots")
+        progress.stage(_("slots"))
         slot_ids = reserve_ids(CallSlot, slots)
         # Where each day's slots start in slot_ids.
         self.first_slot = []
@@ -742,7 +747,7 @@ class _CallRoom:
             self.first_slot.append(position)
             position += lines * self.slots_a_day
         copy_rows(CallSlot, SLOT_COLUMNS, self._slot_rows(slot_ids, alert_ids), progress=progress)
-        progress.stage("bookings")
+        progress.stage(_("bookings"))
         booking_ids = reserve_ids(Booking, len(bookings))
         copy_rows(
             Booking,
@@ -750,12 +755,12 @@ class _CallRoom:
             self._booking_rows(booking_ids, slot_ids),
             progress=progress,
         )
-        progress.stage("logbook entries")
+        progress.stage(_("logbook entries"))
         call_ids = reserve_ids(Call, attempts)
         self.amendments: list[tuple] = []
         self.connected = 0
         copy_rows(Call, CALL_COLUMNS, self._call_rows(call_ids, booking_ids), progress=progress)
-        progress.stage("amendments")
+        progress.stage(_("amendments"))
         progress.expect(len(self.amendments))
         self.amendments.sort(key=lambda amendment: amendment[-1])
         copy_rows(Amendment, AMENDMENT_COLUMNS, self.amendments, progress=progress)

@@ -25,6 +25,7 @@ from random import Random
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from camp import audit
 from camp.models import Site, User
@@ -163,7 +164,7 @@ def seed_letters(*, site: Site, actor, random: Random, progress: Progress | None
     if Letter.objects.filter(site=site).exists():
         return {}
     progress = progress or Progress()
-    progress.stage("register of letters")
+    progress.stage(_("register of letters"))
     register = _Register(site=site, actor=actor, random=random, progress=progress)
     register.load()
     register.simulate()
@@ -270,9 +271,9 @@ class _Register:
             if number % SIMULATED_STEP == 0:
                 progress.advance(simulated)
                 simulated = 0
-        self._keep_some_overdue()
+        taken_back = self._keep_some_overdue()
         self.duplicates = self._duplicate_some()
-        progress.advance(simulated + self.duplicates)
+        progress.advance(simulated - taken_back + self.duplicates)
 
     def _capture_cards(self, prisoner: _Prisoner) -> list[tuple]:
         """Art. 70: a card on arrival, and again after a stay in hospital."""
@@ -315,13 +316,13 @@ class _Register:
                 cards = MIN_CARDS - 1
         choice = random.choice
         for kind, count in ((LETTER, letters), (CARD, cards)):
-            for _ in range(_share(random, count * here)):
+            for _copy in range(_share(random, count * here)):
                 items.append(self._sent(prisoner, choice(days), kind, POST))
         if random.random() < TELEGRAM * here:
             items.append(self._sent(prisoner, choice(days), TELEGRAM_KIND, POST))
         if random.random() < RED_CROSS_SENT * here:
             items.append(self._sent(prisoner, choice(days), RED_CROSS, ICRC))
-        for _ in range(_share(random, prisoner.family * here)):
+        for _copy in range(_share(random, prisoner.family * here)):
             kind = CARD if random.random() < RECEIVED_CARDS else LETTER
             items.append(self._received(prisoner, choice(days), kind, POST))
         if random.random() < RED_CROSS_RECEIVED * here:
@@ -401,9 +402,10 @@ class _Register:
             written, censored, None, delivered, returned, notes, False,
         )  # fmt: skip
 
-    def _keep_some_overdue(self) -> None:
+    def _keep_some_overdue(self) -> int:
         """At least one prisoner interned for more than a week has no capture card yet,
-        so the supervisor's list of overdue cards is never empty in a demo."""
+        so the supervisor's list of overdue cards is never empty in a demo. Returns the
+        number of items taken back."""
         week_ago = self.today - 7
         due = [
             (prisoner, items)
@@ -411,9 +413,12 @@ class _Register:
             if prisoner.interned and prisoner.periods and prisoner.arrived < week_ago
         ]
         if not due or any(not any(i[KIND] == CAPTURE for i in items) for _p, items in due):
-            return
+            return 0
         _latest, items = max(due, key=lambda pair: pair[0].arrived)
-        items[:] = [item for item in items if item[KIND] != CAPTURE]
+        kept = [item for item in items if item[KIND] != CAPTURE]
+        removed = len(items) - len(kept)
+        items[:] = kept
+        return removed
 
     def _duplicate_some(self) -> int:
         """Items recorded twice: the second copy, with only its first date, is withdrawn
@@ -424,7 +429,7 @@ class _Register:
         if not lists:
             return 0
         count = max(MIN_DUPLICATES, round(total * DUPLICATES))
-        for _ in range(count):
+        for _copy in range(count):
             items = random.choice(lists)
             index = random.randrange(len(items))
             item = items[index]
@@ -448,7 +453,7 @@ class _Register:
         ids = self._ids(rows)
         corrections = self._amendments(rows, ids)
         progress.expect(len(rows) + len(corrections))
-        progress.stage("letters and cards")
+        progress.stage(_("letters and cards"))
         with connection.cursor() as cursor:
             # The triggers' queries are planned at their first statement, while the
             # register is (nearly) empty, and PL/pgSQL keeps that plan for the session:
@@ -460,11 +465,11 @@ class _Register:
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
             try:
                 copy_rows(Letter, COLUMNS, self._rows(rows, ids), progress=progress)
-                progress.stage("letter amendments")
+                progress.stage(_("letter amendments"))
                 copy_rows(LetterAmendment, AMENDMENT_COLUMNS, corrections, progress=progress)
             finally:
                 cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [seqscan])
-            progress.stage("analysing the register")
+            progress.stage(_("analysing the register"))
             # The pages plan their queries on the real sizes from the first request on.
             for model in (Letter, LetterAmendment):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
