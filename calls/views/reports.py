@@ -150,7 +150,7 @@ def flagged_resolve(request, pk):
         "prisoner": _prisoner_name(request.user, call.prisoner),
         "isn": call.prisoner.isn,
         "date": formats.date_format(
-            timezone.localtime(call.started_at, call.site.zone), "Y-m-d H:i"
+            timezone.localtime(call.started_at, call.site.zone), "DATETIME_FORMAT"
         ),
     }
     if not form.is_valid():
@@ -362,7 +362,7 @@ def line_chart(
                 "dash": dash,
                 "lines": [" ".join(run) for run in runs if run],
                 "dots": [
-                    {"x": x(i), "y": y(v), "text": f"{weeks[i]:%Y-%m-%d}: {_number(v)}"}
+                    {"x": x(i), "y": y(v), "text": f"{formats.date_format(weeks[i])}: {_number(v)}"}
                     for i, v in enumerate(values)
                     if v is not None
                 ],
@@ -379,7 +379,7 @@ def line_chart(
         "grid": [{"y": y(grid_step * n), "label": _number(grid_step * n)} for n in range(5)],
         # Every fourth week is labelled, counted back from the latest.
         "labels": [
-            {"x": x(i), "text": f"{week:%m-%d}"}
+            {"x": x(i), "text": formats.date_format(week, "MONTH_DAY_FORMAT")}
             for i, week in enumerate(weeks)
             if (len(weeks) - 1 - i) % 4 == 0
         ],
@@ -517,7 +517,7 @@ def without_news_book(request, pk):
                 **described,
                 "line": booking.slot.line.name,
                 "time": formats.date_format(
-                    timezone.localtime(booking.starts_at, prisoner.site.zone), "Y-m-d H:i"
+                    timezone.localtime(booking.starts_at, prisoner.site.zone), "DATETIME_FORMAT"
                 ),
             },
         )
@@ -525,6 +525,40 @@ def without_news_book(request, pk):
 
 
 # --- Call frequency -------------------------------------------------------------------
+
+
+def _frequency_line(user, row: reports.FrequencyRow, zones: dict) -> dict:
+    """A row of the report as the page shows it: a flat dict of display values with the
+    figures already formatted, so that the template finds each cell in one lookup."""
+    prisoner = row.prisoner
+    last = row.last_connected_at
+    return {
+        "pk": prisoner.pk,
+        "name": _prisoner_name(user, prisoner),
+        "isn": prisoner.isn,
+        "site": row.site_name,
+        "housing_unit": prisoner.housing_unit,
+        "status": prisoner.get_status_display(),
+        "power": prisoner.power_depends_on,
+        "figures": [
+            formats.localize(value)
+            for value in (
+                row.connected_7,
+                row.attempts_7,
+                row.minutes_7,
+                row.connected_30,
+                row.attempts_30,
+                row.minutes_30,
+                row.connected_90,
+                row.attempts_90,
+                row.minutes_90,
+            )
+        ],
+        "last_connected": timezone.localtime(last, zones[row.site_name]) if last else None,
+        "days_since": row.days_since_connected,
+        "letters_30": row.letters_30,
+        "cards_30": row.cards_30,
+    }
 
 
 def _frequency_form(request, sites) -> FrequencyFilterForm:
@@ -731,18 +765,7 @@ def frequency(request):
         {
             "form": form,
             "page_obj": page,
-            "rows": [
-                {
-                    "row": row,
-                    "prisoner_name": _prisoner_name(request.user, row.prisoner),
-                    "last_connected": (
-                        timezone.localtime(row.last_connected_at, zones[row.site_name])
-                        if row.last_connected_at
-                        else None
-                    ),
-                }
-                for row in page.object_list
-            ],
+            "rows": [_frequency_line(request.user, row, zones) for row in page.object_list],
             "filters": filters,
             "sort_links": sort_links,
             "columns": _frequency_columns(sort_links, filters, show_site=len(sites) > 1),
