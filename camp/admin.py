@@ -100,6 +100,24 @@ class StaffAdmin(UserAdmin):
         # The entry's row changes show what was saved: names, roles, sites, active.
         audit.record(actor=request.user, action="camp.staff.saved", target=user, site=None)
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.must_change_password = True
+        super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page for setting a staff member's password; the password set is the
+        administrator's, so its owner must replace it at their next log-in."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            user.must_change_password = user != request.user
+            user.save(update_fields=["must_change_password"])
+            audit.record(
+                actor=request.user, action="camp.staff.password_set", target=user, site=None
+            )
+        return response
+
     def has_delete_permission(self, request, obj=None):
         # Staff appear in the logbook as monitors and authors: deactivate, never delete.
         return False

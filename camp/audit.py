@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "camp.login.locked_out": _("Locked out after failed log-ins"),
     "camp.site.saved": _("Site saved in the administration"),
     "camp.staff.saved": _("Staff account saved in the administration"),
+    "camp.staff.password_set": _("Password set by an administrator"),
     "camp.two_factor.enrolled": _("Two-factor log-in set up"),
     "letters.letter.recorded": _("Item of mail recorded"),
     "letters.letter.status_changed": _("Item of mail moved on"),

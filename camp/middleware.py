@@ -2,10 +2,13 @@ import sys
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
+from django.shortcuts import redirect
 from django.template import loader
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
@@ -124,6 +127,33 @@ class SessionTimeoutMiddleware:
         elif now - seen >= self.RESOLUTION:
             session[self.STARTED] = started
             session[self.SEEN] = now
+
+
+class PasswordChangeRequiredMiddleware:
+    """A staff member whose password an administrator set (``must_change_password``) sees
+    only the password change page until they have chosen their own."""
+
+    # The pages that stay open meanwhile, by URL name.
+    OPEN = {"password_change", "password_change_done", "logout", "language-set"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and user.must_change_password and not self._open(request):
+            messages.warning(
+                request,
+                _("An administrator set your password. Choose a password of your own to go on."),
+            )
+            return redirect("password_change")
+        return self.get_response(request)
+
+    def _open(self, request) -> bool:
+        try:
+            return resolve(request.path_info).url_name in self.OPEN
+        except Resolver404:
+            return False
 
 
 class NoStoreForStaffMiddleware:

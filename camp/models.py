@@ -79,8 +79,9 @@ class Site(models.Model):
 
 @history.track(
     site="NULL",
-    # Log-ins are trail entries of their own (camp.audit); the hash stays out of the trail.
-    exclude=("password", "last_login"),
+    # Log-ins are trail entries of their own (camp.audit), and so is an administrator's
+    # setting of a password (camp.staff.password_set); the hash stays out of the trail.
+    exclude=("password", "last_login", "must_change_password"),
 )
 class User(AbstractUser):
     """A member of staff. Roles are Django groups (see camp.roles); sites limit what they see."""
@@ -88,6 +89,10 @@ class User(AbstractUser):
     sites = models.ManyToManyField(Site, verbose_name=_("sites"), related_name="staff", blank=True)
     language = models.CharField(
         _("interface language"), max_length=8, choices=settings.LANGUAGES, default="uk"
+    )
+    # Set when an administrator gives the password: only its owner should know it.
+    must_change_password = models.BooleanField(
+        _("must change password at next log-in"), default=False
     )
 
     class Meta:

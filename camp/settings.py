@@ -129,6 +129,7 @@ MIDDLEWARE = [
     "camp.middleware.NoStoreForStaffMiddleware",
     "camp.middleware.SiteTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "camp.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a refused log-in into the lock-out page.
     "axes.middleware.AxesMiddleware",

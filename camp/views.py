@@ -155,6 +155,17 @@ def _filtered(entries, filters: dict, site):
     return entries
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's page for changing one's own password; the new one is the user's own."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        form.user.must_change_password = False
+        form.user.save(update_fields=["must_change_password"])
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+
 class LoginView(auth_views.LoginView):
     """Django's log-in page; each log-in it lets through is in the audit trail."""
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from camp import settings as project_settings
 from camp.management.commands.seed_demo import DEMO_ACCOUNTS
 from camp.middleware import NulByteMiddleware, SessionTimeoutMiddleware
-from camp.models import AuditEntry
+from camp.models import AuditEntry, User
 from camp.roles import Role
 from tests.factories import UserFactory
 
@@ -224,6 +224,87 @@ def test_activity_keeps_a_supervisor_logged_in(supervisor_client):
     _age_session(supervisor_client, started=2 * 60 * 60, seen=29 * 60)
     assert supervisor_client.get(reverse("reports:index")).status_code == 200
     assert time.time() - supervisor_client.session[SessionTimeoutMiddleware.SEEN] < 5
+
+
+def test_deactivating_a_member_of_staff_ends_their_sessions(guard_client):
+    """The next request of a deactivated user is anonymous, whatever their session."""
+    assert guard_client.get(reverse("calls:desk")).status_code == 200
+    user = User.objects.get(pk=guard_client.session["_auth_user_id"])
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = guard_client.get(reverse("calls:desk"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+# --- Passwords set by an administrator ------------------------------------------------
+
+
+NEW_PASSWORD = "a river of tea at dawn"
+
+
+def test_a_password_set_by_an_administrator_must_be_changed_at_next_login(
+    administrator_client, guard, client
+):
+    response = administrator_client.post(
+        reverse("admin:auth_user_password_change", args=[guard.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    guard.refresh_from_db()
+    assert guard.must_change_password
+    assert AuditEntry.objects.filter(
+        action="camp.staff.password_set", target_id=str(guard.pk)
+    ).exists()
+
+    assert (
+        client.post(
+            reverse("login"), {"username": guard.username, "password": NEW_PASSWORD}
+        ).status_code
+        == 302
+    )
+    for url in (reverse("calls:desk"), reverse("prisoners:prisoner-list")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url == reverse("password_change")
+    page = client.get(reverse("password_change"), follow=True)
+    assert "Choose a password of your own" in page.content.decode()
+
+    own = "my own words for the desk"
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": NEW_PASSWORD, "new_password1": own, "new_password2": own},
+    )
+    assert response.status_code == 302
+    guard.refresh_from_db()
+    assert not guard.must_change_password
+    assert guard.check_password(own)
+    assert client.get(reverse("calls:desk")).status_code == 200
+
+
+def test_an_account_an_administrator_creates_must_change_its_password(administrator_client):
+    response = administrator_client.post(
+        reverse("admin:camp_user_add"),
+        {
+            "username": "newguard",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="newguard").must_change_password
+
+
+def test_changing_ones_own_password_asks_nothing_more(guard_client, guard):
+    own = "my own words for the desk"
+    response = guard_client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": own, "new_password2": own},
+    )
+    assert response.status_code == 302
+    guard.refresh_from_db()
+    assert not guard.must_change_password
 
 
 # --- Admin isolation ----------------------------------------------------------------
