@@ -38,12 +38,18 @@ def pytest_collection_modifyitems(items):
     """Mark every test here ``e2e``, on a transactional database (the live server's thread
     must see the test's rows) that is put back as it was after the test, as the suite's
     other transactional tests do: a plain flush would let Django recreate its content
-    types, which the next of those tests restores again."""
+    types, which the next of those tests restores again.
+
+    They run last: after them, the database of the suite's other transactional tests
+    has been seen to hold content types again when those restore theirs."""
     here = Path(__file__).parent
+    browser_tests = []
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+            browser_tests.append(item)
+    items[:] = [item for item in items if item not in browser_tests] + browser_tests
 
 
 @pytest.fixture(scope="package")
