@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from camp import audit
-from camp.models import AuditEntry, Site, User
+from camp.models import Site, User
 from camp.roles import Role, has_role
 
 
@@ -120,28 +120,6 @@ class StaffAdmin(UserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Staff appear in the logbook as monitors and authors: deactivate, never delete.
-        return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "target_type", "target_id"]
-    list_filter = ["action", ("site", VisibleSitesFilter)]
-    list_select_related = ["actor"]
-    search_fields = ["action", "target_id"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        sites = _sites_of(request)
-        return queryset if sites is None else queryset.filter(site__in=sites.values("pk"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

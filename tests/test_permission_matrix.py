@@ -229,7 +229,6 @@ MATRIX: dict[str, Route] = {
     **admin_model("camp_site", "camp/site", obj="site"),
     "admin:auth_user_password_change": admin(obj="clerk"),
     **admin_model("camp_user", "camp/user", obj="clerk"),
-    **admin_model("camp_auditentry", "camp/auditentry", obj="audit_entry", **READ_ONLY),
     # Deleting an attempt lifts the lock-out.
     **admin_model(
         "axes_accessattempt", "axes/accessattempt", obj="access_attempt", delete=200, **READ_ONLY
