@@ -546,6 +546,22 @@ class FrequencyRow:
     cards_30: int
     days_without_news: int
 
+    @property
+    def call_figures(self) -> tuple:
+        """Connected calls, attempts and minutes over 7, 30 and 90 days, in the
+        report's column order."""
+        return (
+            self.connected_7,
+            self.attempts_7,
+            self.minutes_7,
+            self.connected_30,
+            self.attempts_30,
+            self.minutes_30,
+            self.connected_90,
+            self.attempts_90,
+            self.minutes_90,
+        )
+
 
 # Sortable columns: the ``sort`` parameter's names and the SQL each orders by (ISN
 # breaks ties). A name not listed here never reaches the SQL. Columns of the prisoner

@@ -540,20 +540,7 @@ def _frequency_line(user, row: reports.FrequencyRow, zones: dict) -> dict:
         "housing_unit": prisoner.housing_unit,
         "status": prisoner.get_status_display(),
         "power": prisoner.power_depends_on,
-        "figures": [
-            formats.localize(value)
-            for value in (
-                row.connected_7,
-                row.attempts_7,
-                row.minutes_7,
-                row.connected_30,
-                row.attempts_30,
-                row.minutes_30,
-                row.connected_90,
-                row.attempts_90,
-                row.minutes_90,
-            )
-        ],
+        "figures": [formats.localize(value) for value in row.call_figures],
         "last_connected": timezone.localtime(last, zones[row.site_name]) if last else None,
         "days_since": row.days_since_connected,
         "letters_30": row.letters_30,
@@ -706,15 +693,7 @@ def _frequency_csv(request, sites, filters: reports.FrequencyFilter) -> Streamin
                         row.prisoner.housing_unit,
                         statuses.get(row.prisoner.status, row.prisoner.status),
                         row.prisoner.power_depends_on,
-                        row.connected_7,
-                        row.attempts_7,
-                        row.minutes_7,
-                        row.connected_30,
-                        row.attempts_30,
-                        row.minutes_30,
-                        row.connected_90,
-                        row.attempts_90,
-                        row.minutes_90,
+                        *row.call_figures,
                         (
                             f"{timezone.localtime(last, zones[row.site_name]):%Y-%m-%d %H:%M}"
                             if last
