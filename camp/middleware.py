@@ -13,8 +13,6 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
-from camp.roles import Role, has_role
-
 
 class SiteTimezoneMiddleware:
     """Show times in the zone of the staff member's (first) site; they are stored in UTC."""
@@ -91,13 +89,12 @@ class NulByteMiddleware:
 
 
 class SessionTimeoutMiddleware:
-    """End a session a shift after log-in (``SESSION_COOKIE_AGE``) and, for supervisors and
-    administrators, after ``SESSION_IDLE_TIMEOUT`` without a request; the user then logs in
-    again. A guard's desk is idle between calls, so guards have only the shift cap.
+    """End a session a shift after log-in (``SESSION_COOKIE_AGE``) and after
+    ``SESSION_IDLE_TIMEOUT`` without a request; the user then logs in again. An open desk
+    asks for news every few seconds (``static/js/desk-refresh.js``), so it never idles.
 
-    Times are kept in the session; the session is written at most once a minute to record
-    activity, never on each request. Until its first write, the session counts from the
-    user's last log-in.
+    Times are kept in the session, from its first request after log-in; the session is
+    written at most once a minute to record activity, never on each request.
     """
 
     STARTED = "camp_started_at"
@@ -114,18 +111,18 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
     def _enforce(self, request) -> None:
-        session, user = request.session, request.user
+        session = request.session
         now = int(time.time())
-        logged_in = int(user.last_login.timestamp()) if user.last_login else now
-        started = session.get(self.STARTED, logged_in)
-        seen = session.get(self.SEEN, logged_in)
-        idle_limited = has_role(user, Role.SUPERVISOR, Role.ADMINISTRATOR)
-        if now - started >= settings.SESSION_COOKIE_AGE or (
-            idle_limited and now - seen >= settings.SESSION_IDLE_TIMEOUT
+        if self.STARTED not in session:
+            session[self.STARTED] = session[self.SEEN] = now
+            return
+        started, seen = session[self.STARTED], session.get(self.SEEN, now)
+        if (
+            now - started >= settings.SESSION_COOKIE_AGE
+            or now - seen >= settings.SESSION_IDLE_TIMEOUT
         ):
             logout(request)
         elif now - seen >= self.RESOLUTION:
-            session[self.STARTED] = started
             session[self.SEEN] = now
 
 

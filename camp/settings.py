@@ -237,10 +237,10 @@ AXES_CLIENT_IP_CALLABLE = "camp.throttling.client_ip_address"
 # last one the proxy appended to X-Forwarded-For (README, "Running for real").
 BEHIND_PROXY = envbool("BEHIND_PROXY", False)
 
-# Sessions: a shift-long cap for everyone, and an idle limit for roles that leave their desk
-# (camp.middleware.SessionTimeoutMiddleware). A guard's desk stays logged in for the shift.
+# Sessions: a shift-long cap and an idle limit, in seconds, for everyone
+# (camp.middleware.SessionTimeoutMiddleware); an open desk's refresh keeps it alive.
 SESSION_COOKIE_AGE = 12 * 60 * 60
-SESSION_IDLE_TIMEOUT = 30 * 60
+SESSION_IDLE_TIMEOUT = envint("SESSION_IDLE_TIMEOUT", 30 * 60)
 
 # Ukrainian unless a staff member chose English (User.language, camp.middleware.LanguageMiddleware);
 # before log-in, the choice made on the log-in page is kept in the language cookie.

@@ -208,9 +208,18 @@ def test_supervisor_is_logged_out_after_30_idle_minutes(supervisor_client):
     assert response.url.startswith(reverse("login"))
 
 
-def test_guard_desk_stays_logged_in_while_idle(guard_client):
-    _age_session(guard_client, started=3 * 60 * 60, seen=2 * 60 * 60)
+def test_guard_is_logged_out_after_30_idle_minutes_too(guard_client):
+    _age_session(guard_client, started=31 * 60, seen=31 * 60)
+    response = guard_client.get(reverse("calls:desk"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_session_counts_from_its_first_request(guard_client):
     assert guard_client.get(reverse("calls:desk")).status_code == 200
+    session = guard_client.session
+    assert session[SessionTimeoutMiddleware.STARTED] == session[SessionTimeoutMiddleware.SEEN]
+    assert time.time() - session[SessionTimeoutMiddleware.STARTED] < 5
 
 
 def test_every_session_ends_after_a_shift(guard_client):

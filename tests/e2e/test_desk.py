@@ -39,8 +39,9 @@ DURATION = re.compile(r"\d+ min \d\d s")
 def midday_at_the_site(monkeypatch):
     """Run at midday at the site, whatever the real hour, so that slots a few minutes
     either side of now are all on today's desk (the server runs in this process, so it
-    reads the same clock). Only the hour moves; the clock runs. These tests log in
-    guards only, whose sessions have no idle limit that the moved clock could trip."""
+    reads the same clock). Only the hour moves; the clock runs. Sessions count their
+    time by the real clock (camp.middleware.SessionTimeoutMiddleware), so the move cannot
+    end one."""
     real_now = timezone.now
     local = real_now().astimezone(zoneinfo.ZoneInfo("Europe/Kyiv"))
     offset = local.replace(hour=12, minute=0, second=0, microsecond=0) - local

@@ -41,7 +41,7 @@ LANGUAGES = list(HEADINGS)
 def midday_at_the_site(monkeypatch):
     """Midday at the site, whatever the real hour, so that the desk's slots a few minutes
     either side of now are all today's. Only the hour moves; the clock runs. Used with a
-    guard only: a supervisor's idle limit counts from the real clock."""
+    guard only."""
     real_now = timezone.now
     local = real_now().astimezone(zoneinfo.ZoneInfo("Europe/Kyiv"))
     offset = local.replace(hour=12, minute=0, second=0, microsecond=0) - local
