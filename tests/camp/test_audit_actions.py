@@ -456,6 +456,16 @@ def _save_staff_in_the_administration(site, actor):
     return User.objects.get(username="new-guard")
 
 
+def _set_a_password_in_the_administration(site, actor):
+    guard = UserFactory(role=Role.GUARD, sites=[site])
+    client = login_verified(Client(), _administrator(site))
+    client.post(
+        reverse("admin:auth_user_password_change", args=[guard.pk]),
+        {"password1": PASSWORD, "password2": PASSWORD, "usable_password": "true"},
+    )
+    return guard
+
+
 CASES = [
     Case("prisoners.prisoner.registered", _register),
     Case("prisoners.prisoner.updated", _update),
@@ -498,6 +508,7 @@ CASES = [
 ADMINISTRATION_CASES = [
     Case("camp.site.saved", _save_site_in_the_administration),
     Case("camp.staff.saved", _save_staff_in_the_administration, at_site=False),
+    Case("camp.staff.password_set", _set_a_password_in_the_administration, at_site=False),
 ]
 
 
