@@ -9,9 +9,13 @@ class CampConfig(AppConfig):
     verbose_name = _("Camp")
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from camp import audit
+        from camp.middleware import SessionTimeoutMiddleware
 
         audit.connect_signals()
+        user_logged_in.connect(SessionTimeoutMiddleware.stamp_login)
 
 
 class CampAdminConfig(admin_apps.AdminConfig):

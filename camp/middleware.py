@@ -93,8 +93,9 @@ class SessionTimeoutMiddleware:
     ``SESSION_IDLE_TIMEOUT`` without a request; the user then logs in again. An open desk
     asks for news every few seconds (``static/js/desk-refresh.js``), so it never idles.
 
-    Times are kept in the session, from its first request after log-in; the session is
-    written at most once a minute to record activity, never on each request.
+    Times are kept in the session from log-in (``stamp_login``, on Django's
+    ``user_logged_in`` signal); the session is written at most once a minute to record
+    activity, never on each request.
     """
 
     STARTED = "camp_started_at"
@@ -114,6 +115,7 @@ class SessionTimeoutMiddleware:
         session = request.session
         now = int(time.time())
         if self.STARTED not in session:
+            # A session from before the times were kept: it counts from now.
             session[self.STARTED] = session[self.SEEN] = now
             return
         started, seen = session[self.STARTED], session.get(self.SEEN, now)
@@ -124,6 +126,11 @@ class SessionTimeoutMiddleware:
             logout(request)
         elif now - seen >= self.RESOLUTION:
             session[self.SEEN] = now
+
+    @classmethod
+    def stamp_login(cls, sender, request, user, **kwargs) -> None:
+        """Start the session's clocks at log-in, written with the log-in itself."""
+        request.session[cls.STARTED] = request.session[cls.SEEN] = int(time.time())
 
 
 class PasswordChangeRequiredMiddleware:
