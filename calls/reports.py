@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import (
-    Count,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Func,
     OuterRef,
     Q,
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, Greatest
 from calls.models import Booking, Call, CallPolicy, Outcome
 from camp.models import Site
 from camp.routers import connection_for_reads
-from letters.models import Direction, Kind, Letter
+from letters.models import Direction, Kind
 from letters.selectors import overdue_capture_cards
 from prisoners.models import Contact, Prisoner
 
@@ -432,53 +432,29 @@ def no_news_for_too_long(*, sites: Sequence[Site], now: datetime.datetime) -> Qu
 # --- Geneva minimum (GCIII Art. 71) ---------------------------------------------------
 
 
-def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The first day of ``month``'s calendar month and of the month after."""
-    first = month.replace(day=1)
-    return first, (first + datetime.timedelta(days=32)).replace(day=1)
-
-
 def previous_month(day: datetime.date) -> datetime.date:
     """The first day of the calendar month before ``day``'s."""
     return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-
-
-def _sent_in(kind: str, first: datetime.date, following: datetime.date) -> Coalesce:
-    sent = (
-        Letter.objects.filter(
-            prisoner=OuterRef("pk"),
-            kind=kind,
-            direction=Direction.SENT,
-            in_error=False,
-            handed_in_on__gte=first,
-            handed_in_on__lt=following,
-        )
-        .order_by()
-        .values("prisoner")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(sent), 0, output_field=models.IntegerField())
 
 
 def below_geneva_minimum(*, sites: Sequence[Site], month: datetime.date) -> QuerySet[Prisoner]:
     """Interned prisoners of ``sites`` held the whole calendar month of ``month``
     (arrived on or before its first day) who sent fewer letters or fewer cards in it
     than the call policy in force at the month's start asks (camp defaults: 2 letters,
-    4 cards). Only kinds letter and card count, sent, not recorded in error, by the
-    day handed in (a date of the site's calendar). Annotated with ``letters_sent``,
-    ``cards_sent``, ``min_letters`` and ``min_cards``; by site, then ISN.
-    One query per page, one to count.
+    4 cards), as ``letters.models.SentMail`` counts them. Annotated with
+    ``letters_sent``, ``cards_sent``, ``min_letters`` and ``min_cards``; by site, then
+    ISN. One query per page, one to count.
     """
-    first, following = month_bounds(month)
+    first = month.replace(day=1)
     month_start = Value(first, output_field=models.DateField())
     return (
         Prisoner.objects.filter(
             site__in=sites, status=Prisoner.Status.INTERNED, arrived_on__lte=first
         )
         .annotate(
-            letters_sent=_sent_in(Kind.LETTER, first, following),
-            cards_sent=_sent_in(Kind.CARD, first, following),
+            sent_that_month=FilteredRelation("sent_mail", condition=Q(sent_mail__month=first)),
+            letters_sent=Coalesce("sent_that_month__letters", 0),
+            cards_sent=Coalesce("sent_that_month__cards", 0),
             min_letters=_policy_value("min_letters_per_month", on=month_start),
             min_cards=_policy_value("min_cards_per_month", on=month_start),
         )

@@ -161,6 +161,77 @@ def refresh_prisoner_mail_triggers() -> list[pgtrigger.Trigger]:
     ]
 
 
+# Each prisoner's letters and cards sent per calendar month (``SentMail``), kept by
+# adding the rows a statement wrote and taking away those it replaced. Additions
+# commute: simultaneous statements for the same prisoner and month each add theirs
+# under the row's lock, where a recount from each one's snapshot would lose one.
+# The month's row is made first (with zeros: a count may only go down in a row that
+# exists, the table's checks see every proposed row) and the rows are locked in key
+# order, so two statements never wait on each other crosswise. Changes that cancel
+# out, as a status step's do, write nothing.
+def _count_sent_mail_sql(changes: str) -> str:
+    letters = f"sum(CASE WHEN item.kind = '{Kind.LETTER}' THEN item.sign ELSE 0 END)"
+    cards = f"sum(CASE WHEN item.kind = '{Kind.CARD}' THEN item.sign ELSE 0 END)"
+    change = f"""(
+        SELECT item.prisoner_id, date_trunc('month', item.handed_in_on)::date AS month,
+               {letters} AS letters, {cards} AS cards
+        FROM ({changes}) AS item
+        WHERE item.direction = '{Direction.SENT}'
+          AND item.kind IN ('{Kind.LETTER}', '{Kind.CARD}')
+          AND NOT item.in_error
+        GROUP BY 1, 2
+        HAVING {letters} <> 0 OR {cards} <> 0
+    ) AS change"""
+    return f"""
+    INSERT INTO letters_sentmail (prisoner_id, month, letters, cards)
+    SELECT change.prisoner_id, change.month, 0, 0 FROM {change}
+    ORDER BY 1, 2
+    ON CONFLICT (prisoner_id, month) DO NOTHING;
+    PERFORM 1 FROM letters_sentmail AS sent
+    JOIN {change} ON change.prisoner_id = sent.prisoner_id AND change.month = sent.month
+    ORDER BY sent.prisoner_id, sent.month
+    FOR UPDATE OF sent;
+    UPDATE letters_sentmail AS sent
+    SET letters = sent.letters + change.letters, cards = sent.cards + change.cards
+    FROM {change}
+    WHERE change.prisoner_id = sent.prisoner_id AND change.month = sent.month;
+    RETURN NULL;
+"""
+
+
+ITEM_COLUMNS = "prisoner_id, handed_in_on, kind, direction, in_error"
+COUNT_SENT_MAIL_AFTER_INSERT = _count_sent_mail_sql(
+    f"SELECT {ITEM_COLUMNS}, 1 AS sign FROM written"
+)
+COUNT_SENT_MAIL_AFTER_UPDATE = _count_sent_mail_sql(
+    f"SELECT {ITEM_COLUMNS}, 1 AS sign FROM written"
+    f" UNION ALL SELECT {ITEM_COLUMNS}, -1 AS sign FROM replaced"
+)
+
+
+def count_sent_mail_triggers() -> list[pgtrigger.Trigger]:
+    """Statement triggers keeping ``SentMail`` true after any write, amendments (an
+    UPDATE by their trigger), raw SQL and COPY included. Items are never deleted."""
+    return [
+        Unconditional(
+            name="count_sent_mail_after_insert",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Insert,
+            referencing=pgtrigger.Referencing(new="written"),
+            func=COUNT_SENT_MAIL_AFTER_INSERT,
+        ),
+        Unconditional(
+            name="count_sent_mail_after_update",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Update,
+            referencing=pgtrigger.Referencing(old="replaced", new="written"),
+            func=COUNT_SENT_MAIL_AFTER_UPDATE,
+        ),
+    ]
+
+
 class LetterQuerySet(models.QuerySet):
     def for_sites(self, sites):
         return self.filter(site__in=sites)
@@ -187,6 +258,7 @@ class LetterQuerySet(models.QuerySet):
     ),
     *append_only(operation=pgtrigger.Delete),
     *refresh_prisoner_mail_triggers(),
+    *count_sent_mail_triggers(),
 )
 class Letter(models.Model):
     """One item of correspondence in the register: a letter, card, capture card,
@@ -415,3 +487,40 @@ class LetterAmendment(AmendmentRecord):
 
     def __str__(self):
         return f"{self.letter} ({date_format(timezone.localtime(self.created_at))})"
+
+
+class SentMail(models.Model):
+    """The letters and cards a prisoner sent in a calendar month, as GCIII Art. 71
+    counts them: items of the kinds letter and card (capture cards are Art. 70's, over
+    and above), sent, not recorded in error, by the day handed in on the site's
+    calendar. Kept by the register's triggers (``count_sent_mail_triggers``) from its
+    current values, so a correction moves an item between months or prisoners; never
+    written by the application. A month without such items has no row: it counts as
+    zero. Derived from the register, which has the history, so it has none of its own.
+    """
+
+    # Indexed by the unique constraint, which starts with it.
+    prisoner = models.ForeignKey(
+        Prisoner,
+        verbose_name=_("prisoner"),
+        on_delete=models.PROTECT,
+        related_name="sent_mail",
+        db_index=False,
+    )
+    month = models.DateField(_("month"), help_text=_("Its first day."))
+    letters = models.PositiveIntegerField(_("letters"))
+    cards = models.PositiveIntegerField(_("cards"))
+
+    class Meta:
+        verbose_name = _("mail sent in a month")
+        verbose_name_plural = _("mail sent per month")
+        constraints = [
+            # Also the index of the Art. 71 reports: a month's row of each prisoner.
+            models.UniqueConstraint(fields=["prisoner", "month"], name="letters_sentmail_once"),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="letters_sentmail_month_first_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.prisoner_id} {self.month:%Y-%m}: {self.letters} + {self.cards}"

@@ -8,7 +8,7 @@ RECENT = 5
 
 
 def letters_section(request, prisoner):
-    """The latest items of the register and this month's Art. 71 counts. Two queries."""
+    """The latest items of the register and this month's Art. 71 counts. Three queries."""
     return render_to_string(
         "letters/_prisoner_section.html",
         {

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Val
 from django.http import Http404
 from django.utils import timezone
 
-from letters.models import Direction, Kind, Letter, LetterAmendment
+from letters.models import Direction, Kind, Letter, LetterAmendment, SentMail
 from prisoners.models import Prisoner
 
 # Art. 70: a capture card within one week of arrival; late from the 8th day on.
@@ -38,23 +38,26 @@ def letters_of(*, prisoner: Prisoner) -> QuerySet[Letter]:
 
 
 def month_summary(*, prisoner: Prisoner, day: datetime.date) -> dict:
-    """Items the prisoner sent in the calendar month of ``day`` (Art. 71 counts letters
-    and cards), and received, leaving out items recorded in error. One query."""
+    """The prisoner's mail in the calendar month of ``day``: the letters and cards
+    Art. 71 counts (``SentMail``), the other items he sent (capture cards, Red Cross
+    messages, telegrams) and the items received, leaving out items recorded in
+    error. Two queries."""
     start = day.replace(day=1)
     end = (start + datetime.timedelta(days=32)).replace(day=1)
-    sent = Q(direction=Direction.SENT)
-    return (
-        prisoner.letters.counted()
+    counted = SentMail.objects.filter(prisoner=prisoner, month=start).first()
+    return {
+        "letters_sent": counted.letters if counted else 0,
+        "cards_sent": counted.cards if counted else 0,
+        **prisoner.letters.counted()
         .filter(handed_in_on__gte=start, handed_in_on__lt=end)
         .aggregate(
-            letters_sent=Count("pk", filter=sent & Q(kind=Kind.LETTER)),
-            cards_sent=Count("pk", filter=sent & Q(kind__in=[Kind.CARD, Kind.CAPTURE_CARD])),
             other_sent=Count(
-                "pk", filter=sent & Q(kind__in=[Kind.RED_CROSS_MESSAGE, Kind.TELEGRAM])
+                "pk",
+                filter=Q(direction=Direction.SENT) & ~Q(kind__in=[Kind.LETTER, Kind.CARD]),
             ),
             received=Count("pk", filter=Q(direction=Direction.RECEIVED)),
-        )
-    )
+        ),
+    }
 
 
 def in_camp(*, user, limit: int) -> tuple[list[Letter], bool]:

@@ -47,6 +47,7 @@ UPDATED = frozenset(
         "camp_site",  # last_serial of the prisoner numbers
         "camp_user",  # last_login, passwords, the admin's staff page
         "letters_letter",  # amendments (trigger-guarded)
+        "letters_sentmail",  # the register's counting triggers
         "prisoners_contact",  # approve, revoke; the refresh triggers
         "prisoners_prisoner",  # update, change_status; the refresh triggers
     }
