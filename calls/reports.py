@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import (
+    Case,
     ExpressionWrapper,
     F,
     FilteredRelation,
     Func,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 
@@ -373,16 +373,23 @@ def _site_today(now: datetime.datetime, site_path: str = "site__time_zone") -> L
     return LocalDate(site_path, Value(now, output_field=models.DateTimeField()))
 
 
-def _policy_value(field: str, *, on) -> Coalesce:
-    """The ``field`` of the call policy of the row's site in force ``on`` (an
-    expression of the row), or the camp default when the site has none."""
-    default = CallPolicy._meta.get_field(field).default
-    in_force = (
-        CallPolicy.objects.filter(site=OuterRef("site"), effective_from__lte=on)
-        .order_by("-effective_from")
-        .values(field)[:1]
-    )
-    return Coalesce(Subquery(in_force), Value(default), output_field=models.IntegerField())
+def _policy_values(*fields: str, days: dict[int, datetime.date]) -> list[Case]:
+    """For each of ``fields``, its value in the call policy in force at the row's site
+    on that site's day in ``days`` (site id: date), or the camp default where none is.
+    Constants per site, read in one query, so that no row runs a subquery of its own."""
+    in_force = {}
+    policies = CallPolicy.objects.filter(site__in=days).order_by("effective_from")
+    for site_id, effective_from, *values in policies.values_list("site", "effective_from", *fields):
+        if effective_from <= days[site_id]:
+            in_force[site_id] = values  # a later policy replaces an earlier one
+    return [
+        Case(
+            *(When(site_id=site_id, then=Value(values[n])) for site_id, values in in_force.items()),
+            default=Value(CallPolicy._meta.get_field(field).default),
+            output_field=models.IntegerField(),
+        )
+        for n, field in enumerate(fields)
+    ]
 
 
 def with_news(queryset: QuerySet[Prisoner], *, now: datetime.datetime) -> QuerySet[Prisoner]:
@@ -418,11 +425,14 @@ def without_news_queue(*, sites: Sequence[Site], now: datetime.datetime) -> Quer
 def no_news_for_too_long(*, sites: Sequence[Site], now: datetime.datetime) -> QuerySet[Prisoner]:
     """Interned prisoners of ``sites`` without news for at least the ``no_news_days``
     of the call policy in force today at their site (30 by default), longest first.
-    With ``no_news_days`` annotated. One query (a count: one query)."""
+    With ``no_news_days`` annotated. One query for the policies, then one (or one
+    to count)."""
+    (no_news_days,) = _policy_values(
+        "no_news_days", days={site.pk: now.astimezone(site.zone).date() for site in sites}
+    )
     return (
         with_news(Prisoner.objects.filter(site__in=sites, status=Prisoner.Status.INTERNED), now=now)
-        # Inside the policy's subquery ``site`` is the policy's site: the prisoner's.
-        .annotate(no_news_days=_policy_value("no_news_days", on=_site_today(now)))
+        .annotate(no_news_days=no_news_days)
         .filter(days_without_news__gte=F("no_news_days"))
         .select_related("site")
         .order_by("-days_without_news", "isn")
@@ -443,10 +453,14 @@ def below_geneva_minimum(*, sites: Sequence[Site], month: datetime.date) -> Quer
     than the call policy in force at the month's start asks (camp defaults: 2 letters,
     4 cards), as ``letters.models.SentMail`` counts them. Annotated with
     ``letters_sent``, ``cards_sent``, ``min_letters`` and ``min_cards``; by site, then
-    ISN. One query per page, one to count.
+    ISN. One query for the policies, then one per page, one to count.
     """
     first = month.replace(day=1)
-    month_start = Value(first, output_field=models.DateField())
+    min_letters, min_cards = _policy_values(
+        "min_letters_per_month",
+        "min_cards_per_month",
+        days=dict.fromkeys((site.pk for site in sites), first),
+    )
     return (
         Prisoner.objects.filter(
             site__in=sites, status=Prisoner.Status.INTERNED, arrived_on__lte=first
@@ -455,8 +469,8 @@ def below_geneva_minimum(*, sites: Sequence[Site], month: datetime.date) -> Quer
             sent_that_month=FilteredRelation("sent_mail", condition=Q(sent_mail__month=first)),
             letters_sent=Coalesce("sent_that_month__letters", 0),
             cards_sent=Coalesce("sent_that_month__cards", 0),
-            min_letters=_policy_value("min_letters_per_month", on=month_start),
-            min_cards=_policy_value("min_cards_per_month", on=month_start),
+            min_letters=min_letters,
+            min_cards=min_cards,
         )
         .filter(Q(letters_sent__lt=F("min_letters")) | Q(cards_sent__lt=F("min_cards")))
         .select_related("site")

@@ -499,7 +499,8 @@ class SentMail(models.Model):
     zero. Derived from the register, which has the history, so it has none of its own.
     """
 
-    # Indexed by the unique constraint, which starts with it.
+    # No index of its own: the unique constraint serves every read, and a prisoner is
+    # deleted only while he has no mail (the register protects him), so rarely.
     prisoner = models.ForeignKey(
         Prisoner,
         verbose_name=_("prisoner"),
@@ -515,8 +516,8 @@ class SentMail(models.Model):
         verbose_name = _("mail sent in a month")
         verbose_name_plural = _("mail sent per month")
         constraints = [
-            # Also the index of the Art. 71 reports: a month's row of each prisoner.
-            models.UniqueConstraint(fields=["prisoner", "month"], name="letters_sentmail_once"),
+            # Month first: also the index of the Art. 71 reports, a month of every prisoner.
+            models.UniqueConstraint(fields=["month", "prisoner"], name="letters_sentmail_once"),
             models.CheckConstraint(
                 condition=Q(month__day=1), name="letters_sentmail_month_first_day"
             ),

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='sentmail',
-            constraint=models.UniqueConstraint(fields=('prisoner', 'month'), name='letters_sentmail_once'),
+            constraint=models.UniqueConstraint(fields=('month', 'prisoner'), name='letters_sentmail_once'),
         ),
         migrations.AddConstraint(
             model_name='sentmail',

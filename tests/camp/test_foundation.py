@@ -31,6 +31,12 @@ def test_pages_require_login(client, db, url):
     assert response.url.startswith(reverse("login"))
 
 
+def test_connections_run_without_jit(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_login_page_renders(client, db):
     response = client.get(reverse("login"))
     assert response.status_code == 200
