@@ -487,13 +487,23 @@ def test_frequency_sorts_by_any_column_both_ways_and_filters(site, frequency_sce
 
 
 def test_frequency_page_sorts_filters_and_keeps_to_the_users_sites(
-    site, frequency_scene, supervisor_client
+    site, frequency_scene, supervisor, supervisor_client
 ):
     url = reverse("reports:frequency")
     response = supervisor_client.get(url, {"sort": "-minutes_30"})
     assert [row["isn"] for row in response.context["rows"]] == ["NC-1", "NC-2"]
     html = response.content.decode()
     assert "SC-1" not in html
+
+    # The nine figures in column order, minutes with the language's decimal separator.
+    def cells(*figures):
+        return "".join(f'<td class="text-end">{figure}</td>' for figure in figures)
+
+    assert cells(2, 2, "9.0", 3, 4, "21.0", 4, 6, "24.0") in html
+    supervisor.language = "uk"
+    supervisor.save(update_fields=["language"])
+    html = supervisor_client.get(url, {"sort": "-minutes_30"}).content.decode()
+    assert cells(2, 2, "9,0", 3, 4, "21,0", 4, 6, "24,0") in html
     # The column sorted ascending offers the descending sort, and the reverse.
     assert "sort=minutes_30" in response.context["sort_links"]["minutes_30"]
     response = supervisor_client.get(url, {"power": "Belarus"})
