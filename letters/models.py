@@ -138,25 +138,27 @@ REFRESH_PRISONER_MAIL_AFTER_UPDATE = _refresh_prisoner_mail_sql(
 )
 
 
-def refresh_prisoner_mail_triggers() -> list[pgtrigger.Trigger]:
-    """Statement triggers keeping ``Prisoner.last_mail_delivered_on`` true after any
-    write, amendments (an UPDATE by their trigger), raw SQL and COPY included."""
+def after_each_write(name: str, *, after_insert: str, after_update: str) -> list:
+    """Statement triggers ``{name}_after_insert`` and ``{name}_after_update`` on the
+    register, running over the rows a statement wrote (``written``) and, for an
+    UPDATE, those it replaced (``replaced``): after any write, amendments (an UPDATE by
+    their trigger), raw SQL and COPY included. Items are never deleted."""
     return [
         Unconditional(
-            name="refresh_prisoner_mail_after_insert",
+            name=f"{name}_after_insert",
             level=pgtrigger.Statement,
             when=pgtrigger.After,
             operation=pgtrigger.Insert,
             referencing=pgtrigger.Referencing(new="written"),
-            func=REFRESH_PRISONER_MAIL_AFTER_INSERT,
+            func=after_insert,
         ),
         Unconditional(
-            name="refresh_prisoner_mail_after_update",
+            name=f"{name}_after_update",
             level=pgtrigger.Statement,
             when=pgtrigger.After,
             operation=pgtrigger.Update,
             referencing=pgtrigger.Referencing(old="replaced", new="written"),
-            func=REFRESH_PRISONER_MAIL_AFTER_UPDATE,
+            func=after_update,
         ),
     ]
 
@@ -209,29 +211,6 @@ COUNT_SENT_MAIL_AFTER_UPDATE = _count_sent_mail_sql(
 )
 
 
-def count_sent_mail_triggers() -> list[pgtrigger.Trigger]:
-    """Statement triggers keeping ``SentMail`` true after any write, amendments (an
-    UPDATE by their trigger), raw SQL and COPY included. Items are never deleted."""
-    return [
-        Unconditional(
-            name="count_sent_mail_after_insert",
-            level=pgtrigger.Statement,
-            when=pgtrigger.After,
-            operation=pgtrigger.Insert,
-            referencing=pgtrigger.Referencing(new="written"),
-            func=COUNT_SENT_MAIL_AFTER_INSERT,
-        ),
-        Unconditional(
-            name="count_sent_mail_after_update",
-            level=pgtrigger.Statement,
-            when=pgtrigger.After,
-            operation=pgtrigger.Update,
-            referencing=pgtrigger.Referencing(old="replaced", new="written"),
-            func=COUNT_SENT_MAIL_AFTER_UPDATE,
-        ),
-    ]
-
-
 class LetterQuerySet(models.QuerySet):
     def for_sites(self, sites):
         return self.filter(site__in=sites)
@@ -257,8 +236,18 @@ class LetterQuerySet(models.QuerySet):
         func=ITEM_IS_FINAL,
     ),
     *append_only(operation=pgtrigger.Delete),
-    *refresh_prisoner_mail_triggers(),
-    *count_sent_mail_triggers(),
+    # Prisoner.last_mail_delivered_on
+    *after_each_write(
+        "refresh_prisoner_mail",
+        after_insert=REFRESH_PRISONER_MAIL_AFTER_INSERT,
+        after_update=REFRESH_PRISONER_MAIL_AFTER_UPDATE,
+    ),
+    # SentMail
+    *after_each_write(
+        "count_sent_mail",
+        after_insert=COUNT_SENT_MAIL_AFTER_INSERT,
+        after_update=COUNT_SENT_MAIL_AFTER_UPDATE,
+    ),
 )
 class Letter(models.Model):
     """One item of correspondence in the register: a letter, card, capture card,
@@ -493,10 +482,10 @@ class SentMail(models.Model):
     """The letters and cards a prisoner sent in a calendar month, as GCIII Art. 71
     counts them: items of the kinds letter and card (capture cards are Art. 70's, over
     and above), sent, not recorded in error, by the day handed in on the site's
-    calendar. Kept by the register's triggers (``count_sent_mail_triggers``) from its
-    current values, so a correction moves an item between months or prisoners; never
-    written by the application. A month without such items has no row: it counts as
-    zero. Derived from the register, which has the history, so it has none of its own.
+    calendar. Kept by the register's ``count_sent_mail`` triggers from its current
+    values, so a correction moves an item between months or prisoners; never written
+    by the application. A month without such items has no row: it counts as zero.
+    Derived from the register, which has the history, so it has none of its own.
     """
 
     # No index of its own: the unique constraint serves every read, and a prisoner is
