@@ -190,8 +190,12 @@ class CallSlot(models.Model):
 # The prisoners' ``last_connected_at`` and ``makeup_owed_since`` for the prisoners of
 # the rows a statement wrote (``written``, a transition table): a make-up call is
 # owed after a call interrupted by an air-raid alert, or a booking suspended, until
-# a connected call follows. A few index lookups per prisoner.
+# a connected call follows. A few index lookups per prisoner. The prisoners are
+# locked first, in id order, so that the summary's snapshot holds every write
+# committed before (as ``letters.models`` does for the last delivery of mail).
 REFRESH_PRISONER_CONTACT = """
+    PERFORM 1 FROM prisoners_prisoner WHERE id IN (SELECT prisoner_id FROM written)
+    ORDER BY id FOR NO KEY UPDATE;
     UPDATE prisoners_prisoner AS prisoner
     SET last_connected_at = summary.last_connected_at,
         makeup_owed_since = summary.makeup_owed_since

@@ -113,8 +113,16 @@ ITEM_IS_FINAL = changes_only_by_amendment_sql(
 # not recorded in error. Both directions are news: a sent item delivered reached the
 # family, a received one delivered reached the prisoner. One index lookup of the
 # prisoner's items (``letters_letter_prisoner_idx``) per prisoner.
+#
+# The prisoners are locked first, in id order, and summarised by the next statement,
+# whose snapshot then holds every write committed before the lock was this one's: a
+# statement summarising from an older snapshot would overwrite a later delivery that
+# another request committed meanwhile. NO KEY UPDATE, as the UPDATE itself takes:
+# recording items for the prisoner (their foreign key's KEY SHARE) goes on.
 def _refresh_prisoner_mail_sql(prisoner_ids: str) -> str:
     return f"""
+    PERFORM 1 FROM prisoners_prisoner WHERE id IN ({prisoner_ids})
+    ORDER BY id FOR NO KEY UPDATE;
     UPDATE prisoners_prisoner AS prisoner
     SET last_mail_delivered_on = summary.delivered_on
     FROM (

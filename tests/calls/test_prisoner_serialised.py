@@ -6,6 +6,7 @@ so simultaneous requests for one prisoner are decided one after another.
 
 import datetime
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -56,10 +57,10 @@ def test_twenty_simultaneous_bookings_of_one_prisoner_stop_at_the_monthly_maximu
     assert Booking.objects.filter(prisoner=prisoner, status=Booking.Status.BOOKED).count() == 4
 
 
-def _insert_bookings_crosswise(slot_pks, prisoner_pk, actor_pk, halfway):
+def _insert_bookings(slot_pks, prisoner_pk, actor_pk, *, after=None, then=None, pause=0.0):
     """Two bookings written straight into the table in one transaction, without the
-    prisoner's lock, so that only the exclusion constraint stands between overlapping
-    rows; ``halfway`` holds each job after its first row until the other has its own."""
+    service's lock of the prisoner. ``after``: an event to wait for before the first
+    row; ``then``: one to set after it, followed by ``pause`` seconds."""
 
     def job():
         overlap = "This prisoner is already booked at that time."
@@ -70,8 +71,8 @@ def _insert_bookings_crosswise(slot_pks, prisoner_pk, actor_pk, halfway):
             booked = []
             for index, slot_pk in enumerate(slot_pks):
                 slot = CallSlot.objects.get(pk=slot_pk)
-                if index == 1:
-                    halfway.wait(timeout=30)
+                if index == 0 and after is not None:
+                    after.wait(timeout=30)
                 with services.refusing_conflicts({}, otherwise=overlap):
                     booked.append(
                         Booking.objects.create(
@@ -82,14 +83,20 @@ def _insert_bookings_crosswise(slot_pks, prisoner_pk, actor_pk, halfway):
                             booked_by_id=actor_pk,
                         )
                     )
+                if index == 0 and then is not None:
+                    then.set()
+                    time.sleep(pause)
             return booked
 
     return job
 
 
 def test_an_exclusion_deadlock_is_the_same_clear_refusal(site, supervisor):
-    """Each transaction's second row overlaps the other's first: both wait on the other,
-    and PostgreSQL breaks the tie with ``deadlock detected``, not an exclusion violation."""
+    """The first transaction books the morning, and its statement trigger locks the
+    prisoner to keep his summary. The second books noon and waits for that lock. The
+    first then books noon too, which overlaps the second's uncommitted row: each waits
+    on the other, and PostgreSQL breaks the tie with ``deadlock detected``, not an
+    exclusion violation."""
     prisoner = _eligible_prisoner(site, supervisor)
     start = (timezone.now() + datetime.timedelta(days=2)).replace(second=0, microsecond=0)
     for n in range(3):
@@ -103,11 +110,11 @@ def test_an_exclusion_deadlock_is_the_same_clear_refusal(site, supervisor):
         first = [slot_at(morning), slot_at(noon)]
         # The other way round: noon first, then the morning.
         second = [slot_at(noon + five), slot_at(morning + five)]
-        halfway = threading.Barrier(2)
+        morning_booked = threading.Event()
         results = run_together(
             [
-                _insert_bookings_crosswise(pks, prisoner.pk, supervisor.pk, halfway)
-                for pks in (first, second)
+                _insert_bookings(first, prisoner.pk, supervisor.pk, then=morning_booked, pause=0.3),
+                _insert_bookings(second, prisoner.pk, supervisor.pk, after=morning_booked),
             ]
         )
         refusals = [result for result in results if isinstance(result, CallError)]
