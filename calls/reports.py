@@ -499,7 +499,8 @@ def dashboard(
     owed a make-up call, without news for the policy's days, below the Art. 71
     minimum in the month before ``today``'s, capture cards overdue
     (``letters.selectors.overdue_capture_cards``), contacts awaiting approval and
-    flagged calls. Five queries, whatever the numbers.
+    flagged calls. Eight queries, whatever the numbers: the six counts, and the
+    policies in force that two of them compare with.
     """
     month = previous_month(today)
     interned = Prisoner.objects.filter(site__in=sites, status=Prisoner.Status.INTERNED)

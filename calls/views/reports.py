@@ -83,7 +83,7 @@ def _today(request) -> datetime.date:
 @role_required(*SUPERVISORS)
 def index(request):
     """The supervisor's start page: the counts of each queue, each linking to its list,
-    and the other reports. Seven queries of its own (the sites, six counts)."""
+    and the other reports. Nine queries of its own (the sites, then the dashboard's eight)."""
     sites = _sites(request)
     return render(
         request,
