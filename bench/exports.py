@@ -238,14 +238,21 @@ class Server:
             self.process.wait()
 
 
-def browser() -> urllib.request.OpenerDirector:
+def browser(base_url: str) -> urllib.request.OpenerDirector:
     # The cookies are Secure with DEBUG=0. TLS ends at the proxy, so the app itself
-    # speaks plain HTTP; this client stands in for a browser behind that proxy.
+    # speaks plain HTTP; this client stands in for a browser behind that proxy. It says,
+    # as the proxy does, that the request came over HTTPS (plain HTTP is redirected),
+    # and, as a browser does, where a form was sent from (checked by the CSRF guard).
     policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
-    return urllib.request.build_opener(
+    opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({}),
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy)),
     )
+    opener.addheaders += [
+        ("X-Forwarded-Proto", "https"),
+        ("Origin", base_url.replace("http://", "https://", 1)),
+    ]
+    return opener
 
 
 def csrf_token(opener, url: str) -> str:
@@ -403,7 +410,7 @@ def main() -> None:
         server = Server(Path(folder))
         try:
             server.start()
-            opener = browser()
+            opener = browser(server.url)
             log_in(opener, server.url)
             # The worker's first export imports what it needs: not part of either size.
             download(opener, server, sites, (days[0][0], days[0][0]))
