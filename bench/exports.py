@@ -29,11 +29,8 @@ page or ``write_export`` is recorded and audited, as any export is.
 
 import argparse
 import datetime
-import http.cookiejar
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +63,7 @@ from camp.models import ExportRecord, User  # noqa: E402
 from camp.roles import Role  # noqa: E402
 from letters.models import Letter  # noqa: E402
 from prisoners.models import Prisoner  # noqa: E402
+from tests.served import behind_the_proxy, database_url, served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # The demo administrator and its password, as seed_demo creates them.
@@ -150,109 +148,23 @@ def generator_directly(filters, now) -> tuple[int, int, float]:
 # --- The served app -------------------------------------------------------------------
 
 
-def database_url() -> str:
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    settings = connection.settings_dict
-
-    def part(value) -> str:
-        return urllib.parse.quote(str(value), safe="")
-
-    credentials = part(settings["USER"])
-    if settings["PASSWORD"]:
-        credentials += f":{part(settings['PASSWORD'])}"
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    return f"postgres://{credentials}@{part(settings['HOST'])}{port}/{part(settings['NAME'])}"
+def server_env(folder: Path) -> dict[str, str]:
+    """The environment of gunicorn serving the app with DEBUG=0, as production does
+    (README, "Running for real")."""
+    env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
+    return env | {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or database_url(connection.settings_dict),
+        "STATIC_ROOT": str(folder / "staticfiles"),
+        "SECRET_KEY": get_random_secret_key(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "0",
+    }
 
 
-class Server:
-    """gunicorn serving the app with DEBUG=0 and one sync worker, as production does
-    (README, "Running for real") but for the worker count and timeout; always stopped
-    by ``stop``."""
-
-    def __init__(self, folder: Path):
-        self.env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
-        self.env |= {
-            "DATABASE_URL": database_url(),
-            "STATIC_ROOT": str(folder / "staticfiles"),
-            "SECRET_KEY": get_random_secret_key(),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "DEBUG": "0",
-        }
-        self.log_path = folder / "gunicorn.log"
-        self.process = None
-
-    def start(self) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-        )
-        # Bound here and handed over, so no other process can take the port in between.
-        with socket.create_server(("127.0.0.1", 0)) as listener, self.log_path.open("w") as log:
-            self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "camp.wsgi",
-                    f"--bind=fd://{listener.fileno()}",
-                    "--workers=1",
-                    "--worker-class=sync",
-                    # gunicorn's default (30 s) kills a sync worker busy with one request
-                    # for longer, which a download of ~1,000,000 rows is.
-                    f"--timeout={WORKER_TIMEOUT}",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                pass_fds=[listener.fileno()],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return
-            except OSError:  # Still starting.
-                time.sleep(0.1)
-
-    def worker(self) -> psutil.Process:
-        """The one worker: the master's only child (a new one if it was replaced)."""
-        (worker,) = psutil.Process(self.process.pid).children()
-        return worker
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        # Quick shutdown: a graceful one (SIGTERM) waits out the idle worker's poll timeout.
-        self.process.send_signal(signal.SIGQUIT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def browser(base_url: str) -> urllib.request.OpenerDirector:
-    # The cookies are Secure with DEBUG=0. TLS ends at the proxy, so the app itself
-    # speaks plain HTTP; this client stands in for a browser behind that proxy. It says,
-    # as the proxy does, that the request came over HTTPS (plain HTTP is redirected),
-    # and, as a browser does, where a form was sent from (checked by the CSRF guard).
-    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy)),
-    )
-    opener.addheaders += [
-        ("X-Forwarded-Proto", "https"),
-        ("Origin", base_url.replace("http://", "https://", 1)),
-    ]
-    return opener
+def worker_of(server: subprocess.Popen) -> psutil.Process:
+    """The one worker: the master's only child (a new one if it was replaced)."""
+    (worker,) = psutil.Process(server.pid).children()
+    return worker
 
 
 def csrf_token(opener, url: str) -> str:
@@ -312,10 +224,10 @@ def high_water_mark(process: psutil.Process) -> int:
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)[1]) * 1024
 
 
-def download(opener, server: Server, sites, period) -> dict:
+def download(opener, base_url: str, server: subprocess.Popen, sites, period) -> dict:
     """POST the export form for the communications log as CSV over ``period`` and
     read the body in chunks, sampling the worker's memory meanwhile."""
-    url = f"{server.url}{reverse('exports:export-create')}"
+    url = f"{base_url}{reverse('exports:export-create')}"
     form = [
         ("csrfmiddlewaretoken", csrf_token(opener, url)),
         ("dataset", ExportRecord.Dataset.LOG),
@@ -324,7 +236,7 @@ def download(opener, server: Server, sites, period) -> dict:
         ("date_to", period[1].isoformat()),
         *(("sites", site.code) for site in sites),
     ]
-    worker = server.worker()
+    worker = worker_of(server)
     before = worker.memory_info().rss
     size = 0
     with PeakMemory(worker) as memory:
@@ -407,25 +319,29 @@ def main() -> None:
     # HTTP, COPY and csv_chunks take turns, so all three see the same caches and load.
     runs = {name: {"http": [], "copy": [], "chunks": []} for name, _period in sizes}
     with tempfile.TemporaryDirectory(prefix="bench-exports-") as folder:
-        server = Server(Path(folder))
+        env = server_env(Path(folder))
+        manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+        subprocess.run(manage, cwd=ROOT, env=env, check=True)
+        log_path = Path(folder, "gunicorn.log")
+        # One sync worker; gunicorn's default timeout (30 s) would kill it during a
+        # download of ~1,000,000 rows.
+        options = ["--workers=1", "--worker-class=sync", f"--timeout={WORKER_TIMEOUT}"]
         try:
-            server.start()
-            opener = browser(server.url)
-            log_in(opener, server.url)
-            # The worker's first export imports what it needs: not part of either size.
-            download(opener, server, sites, (days[0][0], days[0][0]))
-            for name, period in sizes:
-                filters = log_filters(period)
-                for _ in range(args.repeat):
-                    runs[name]["http"].append(download(opener, server, sites, period))
-                    runs[name]["copy"].append(copy_directly(filters, now))
-                    runs[name]["chunks"].append(generator_directly(filters, now))
+            with served(env=env, log_path=log_path, options=options) as (base_url, server):
+                opener = behind_the_proxy()
+                log_in(opener, base_url)
+                # The worker's first export imports what it needs: not part of either size.
+                download(opener, base_url, server, sites, (days[0][0], days[0][0]))
+                for name, period in sizes:
+                    filters = log_filters(period)
+                    for _ in range(args.repeat):
+                        runs[name]["http"].append(download(opener, base_url, server, sites, period))
+                        runs[name]["copy"].append(copy_directly(filters, now))
+                        runs[name]["chunks"].append(generator_directly(filters, now))
         except BaseException:
-            print(f"gunicorn's log:\n{server.log_path.read_text()}", file=sys.stderr)
+            print(f"gunicorn's log:\n{log_path.read_text()}", file=sys.stderr)
             raise
-        finally:
-            server.stop()
-        log = Path(folder, "gunicorn.log").read_text()
+        log = log_path.read_text()
 
     print(
         f"\nCommunications log as CSV (HTTP: gunicorn, 1 sync worker, DEBUG=0); "
@@ -434,18 +350,18 @@ def main() -> None:
     results = {}
     for name, period in sizes:
         print(f"{name}: {period[0]} to {period[1]}")
-        served = median_run(runs[name]["http"])
+        web = median_run(runs[name]["http"])
         rows, size, seconds = median_run(runs[name]["copy"])
         gen_rows, gen_size, gen_seconds = median_run(runs[name]["chunks"])
         throughput("COPY TO STDOUT, in process", rows, size, seconds)
         throughput("csv_chunks, in process", gen_rows, gen_size, gen_seconds)
-        throughput("HTTP POST /exports/", served["rows"], served["bytes"], served["seconds"])
-        if served["rows"] != rows:
-            print(f"  !! HTTP export recorded {served['rows']:,} rows, COPY read {rows:,}")
+        throughput("HTTP POST /exports/", web["rows"], web["bytes"], web["seconds"])
+        if web["rows"] != rows:
+            print(f"  !! HTTP export recorded {web['rows']:,} rows, COPY read {rows:,}")
         copy_rate = rows / seconds
         print(
             f"  HTTP / COPY, rows per second: "
-            f"{served['rows'] / served['seconds'] / copy_rate:.3f}x"
+            f"{web['rows'] / web['seconds'] / copy_rate:.3f}x"
             f"   (csv_chunks / COPY: {gen_rows / gen_seconds / copy_rate:.3f}x)"
         )
         # Memory: the highest of the turns.
@@ -453,11 +369,11 @@ def main() -> None:
 
     print("\nPeak resident memory of the serving worker during the download")
     for name, _period in sizes:
-        served = results[name]
+        web = results[name]
         print(
-            f"  {name:<6} {served['rows']:>10,} rows: before {served['before'] / MB:7.1f} MB, "
-            f"peak {served['peak'] / MB:7.1f} MB ({served['samples']:,} samples), "
-            f"VmHWM since start {served['hwm'] / MB:7.1f} MB"
+            f"  {name:<6} {web['rows']:>10,} rows: before {web['before'] / MB:7.1f} MB, "
+            f"peak {web['peak'] / MB:7.1f} MB ({web['samples']:,} samples), "
+            f"VmHWM since start {web['hwm'] / MB:7.1f} MB"
         )
     small, large = results["small"], results["large"]
     print(f"  peak large / peak small: {large['peak'] / small['peak']:.3f}x")

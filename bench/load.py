@@ -33,10 +33,7 @@ import http.cookies
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -84,6 +81,7 @@ from camp.models import Site, User  # noqa: E402
 from camp.roles import Role  # noqa: E402
 from prisoners import demo as prisoners_demo  # noqa: E402
 from prisoners.models import Contact, Prisoner  # noqa: E402
+from tests.served import served  # noqa: E402
 
 SITE_CODE = "LT"
 # Lines with a weekly schedule, whose slots supervisors book; guards' calls are unscheduled.
@@ -214,47 +212,6 @@ def prepare(guards: int, supervisors: int, requests: int) -> Staff:
 
 
 # --- The server ------------------------------------------------------------------------
-
-
-def start_server(workers: int, threads: int, log_path: Path) -> tuple[subprocess.Popen, int]:
-    """gunicorn as in production, on a loopback port bound here and handed over."""
-    with socket.create_server(("127.0.0.1", 0)) as listener, log_path.open("w") as log:
-        port = listener.getsockname()[1]
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "camp.wsgi",
-                f"--bind=fd://{listener.fileno()}",
-                f"--workers={workers}",
-                f"--threads={threads}",
-                "--worker-class=gthread",
-                f"--timeout={REQUEST_TIMEOUT}",
-            ],
-            cwd=ROOT,
-            pass_fds=[listener.fileno()],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
-        if Session(port, "").request("GET", reverse("healthz"))[0] == 200:
-            return server, port
-        time.sleep(0.2)
-    server.kill()
-    sys.exit(f"gunicorn did not answer /healthz:\n{log_path.read_text()}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGQUIT)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 # --- The simulated staff ---------------------------------------------------------------
@@ -481,32 +438,36 @@ def main() -> int:
 
     staff = prepare(args.guards, args.supervisors, args.requests)
     call_command("collectstatic", "--noinput", verbosity=0)
-    log_path = Path(STATIC_ROOT) / "gunicorn.log"
-    server, port = start_server(args.workers, args.threads, log_path)
-    print(
-        f"{args.guards} guards and {args.supervisors} supervisors against gunicorn "
-        f"({args.workers} workers x {args.threads} threads), at most {args.requests:,} "
-        f"requests or {args.seconds:g} s"
-    )
-    run = Run(
-        max_requests=args.requests, deadline=time.monotonic() + args.seconds, think=args.think
-    )
-    threads = [
-        threading.Thread(target=guard, args=(run, staff, Session(port, key), line))
-        for key, line in staff.guards
-    ] + [
-        threading.Thread(target=supervisor, args=(run, staff, Session(port, key)))
-        for key in staff.supervisors
+    options = [
+        f"--workers={args.workers}",
+        f"--threads={args.threads}",
+        "--worker-class=gthread",
+        f"--timeout={REQUEST_TIMEOUT}",
     ]
-    started = time.monotonic()
-    try:
+    log_path = Path(STATIC_ROOT) / "gunicorn.log"
+    with served(env=None, log_path=log_path, options=options, wait=60) as (base_url, _server):
+        port = urllib.parse.urlsplit(base_url).port
+        print(
+            f"{args.guards} guards and {args.supervisors} supervisors against gunicorn "
+            f"({args.workers} workers x {args.threads} threads), at most {args.requests:,} "
+            f"requests or {args.seconds:g} s"
+        )
+        run = Run(
+            max_requests=args.requests, deadline=time.monotonic() + args.seconds, think=args.think
+        )
+        threads = [
+            threading.Thread(target=guard, args=(run, staff, Session(port, key), line))
+            for key, line in staff.guards
+        ] + [
+            threading.Thread(target=supervisor, args=(run, staff, Session(port, key)))
+            for key in staff.supervisors
+        ]
+        started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
         elapsed = time.monotonic() - started
-        stop_server(server)
     report(run, elapsed)
     lost = lost_entries(run)
     print(

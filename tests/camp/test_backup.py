@@ -20,8 +20,8 @@ import camp.settings
 from calls import services as call_services
 from camp import backups, chain
 from camp.models import ChainLink
-from tests.camp.test_production import _database_url
 from tests.factories import CallFactory, LetterFactory
+from tests.served import database_url
 
 # pg_dump and pg_restore see only what is committed.
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -66,7 +66,7 @@ def restored():
     """The name and URL of a database on the test server for a restore; dropped afterwards."""
     name = f"{connection.settings_dict['NAME']}_restored"
     _drop(name)
-    yield name, _database_url({**connection.settings_dict, "NAME": name})
+    yield name, database_url({**connection.settings_dict, "NAME": name})
     _drop(name)
 
 
@@ -175,7 +175,7 @@ def test_a_database_without_the_logbook_is_neither_backed_up_nor_restored(db, re
     result = subprocess.run(
         [sys.executable, "manage.py", "backup", f"--output={tmp_path / 'refused.dump'}"],
         cwd=ROOT,
-        env=env | {"DATABASE_URL": _database_url(database)},
+        env=env | {"DATABASE_URL": database_url(database)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -202,7 +202,7 @@ def test_a_database_without_the_logbook_is_neither_backed_up_nor_restored(db, re
 def test_restore_refuses_a_database_that_holds_tables(db, tmp_path):
     path = tmp_path / "camp.dump"
     path.write_bytes(b"PGDMP")
-    url = _database_url(connection.settings_dict)
+    url = database_url(connection.settings_dict)
 
     with pytest.raises(CommandError, match=r"already holds \d+ tables or sequences: restore "):
         call_command("restore", str(path), database_url=url)

@@ -13,7 +13,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from camp import backups
+from tests.served import served
 
 ROOT = django_settings.BASE_DIR
 PASSWORD = "correct horse battery staple"
@@ -188,39 +188,13 @@ def app(postgres, tmp_path):
     _manage(env, "collectstatic", "--noinput", "--verbosity=0")
     _manage(env, "shell", "--command=from tests.camp.test_faults import seed; seed()")
 
-    log_path = tmp_path / "gunicorn.log"
-    with socket.create_server(("127.0.0.1", 0)) as listener, log_path.open("w") as log:
-        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "camp.wsgi",
-                f"--bind=fd://{listener.fileno()}",
-                "--workers=1",
-                f"--timeout={REQUEST_TIMEOUT * 3}",
-            ],
-            cwd=ROOT,
-            env=env,
-            pass_fds=[listener.fileno()],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + WAIT
-        while Browser(base_url).get(reverse("healthz")).status != 200:
-            assert server.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+    with served(
+        env=env,
+        log_path=tmp_path / "gunicorn.log",
+        options=["--workers=1", f"--timeout={REQUEST_TIMEOUT * 3}"],
+        wait=WAIT,
+    ) as (base_url, server):
         yield base_url, server
-    finally:
-        server.send_signal(signal.SIGQUIT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,14 +1,10 @@
 """Production start-up: DEBUG=0, static files collected by `make bootstrap`, check --deploy."""
 
-import http.cookiejar
 import logging
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +19,7 @@ from django.urls import reverse
 
 from camp.roles import Role
 from tests.factories import SiteFactory, UserFactory
+from tests.served import behind_the_proxy, database_url, served
 
 ROOT = django_settings.BASE_DIR
 PRODUCTION_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -47,19 +44,6 @@ def test_healthz_fails_until_static_files_are_collected_for_production(
     assert response.content == b"ok"
 
 
-def _database_url(database: dict) -> str:
-    """DATABASE_URL of a Django database, also when HOST is a socket folder (embedded server)."""
-
-    def part(value) -> str:
-        return urllib.parse.quote(str(value), safe="")
-
-    credentials = part(database["USER"])
-    if database["PASSWORD"]:
-        credentials += f":{part(database['PASSWORD'])}"
-    port = f":{database['PORT']}" if database["PORT"] else ""
-    return f"postgres://{credentials}@{part(database['HOST'])}{port}/{part(database['NAME'])}"
-
-
 def _run(command: list[str], env: dict[str, str]) -> str:
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -67,21 +51,6 @@ def _run(command: list[str], env: dict[str, str]) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{output}"
     return output
-
-
-def _wait_until_healthy(base_url: str, server: subprocess.Popen, log_path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1):
-                return
-        except urllib.error.HTTPError as error:
-            pytest.fail(f"/healthz answered {error.code}:\n{log_path.read_text()}")
-        except OSError:  # Still starting.
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer /healthz with 200:\n{log_path.read_text()}")
 
 
 @pytest.fixture
@@ -94,7 +63,7 @@ def production_server(django_db_serialized_rollback, transactional_db, tmp_path)
     inherited = {"SECRET_KEY_FILE", "GUNICORN_CMD_ARGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
     env = {key: value for key, value in os.environ.items() if key not in inherited}
     env |= {
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "STATIC_ROOT": str(tmp_path / "staticfiles"),
         "SECRET_KEY": get_random_secret_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -109,51 +78,8 @@ def production_server(django_db_serialized_rollback, transactional_db, tmp_path)
     output = _run([sys.executable, "manage.py", "check", "--deploy"], env)
     assert re.findall(r"\((\w+\.[A-Z]\d+)\)", output) == [], output
 
-    log_path = tmp_path / "gunicorn.log"
-    # Bound here and handed over, so no other process can take the port in between.
-    with socket.create_server(("127.0.0.1", 0)) as listener, log_path.open("w") as log:
-        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "camp.wsgi", f"--bind=fd://{listener.fileno()}"],
-            cwd=ROOT,
-            env=env,
-            pass_fds=[listener.fileno()],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_healthy(base_url, server, log_path)
+    with served(env=env, log_path=tmp_path / "gunicorn.log") as (base_url, _server):
         yield base_url
-    finally:
-        # Quick shutdown: a graceful one (SIGTERM) waits out the idle worker's poll timeout.
-        server.send_signal(signal.SIGQUIT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _browser() -> urllib.request.OpenerDirector:
-    # The cookies are Secure with DEBUG=0. TLS ends at the proxy, so the app itself speaks
-    # plain HTTP; this client stands in for a browser behind that proxy.
-    # It also says, as the proxy does, that the browser spoke HTTPS (SECURE_PROXY_SSL_HEADER),
-    # and sends the Origin a browser sends with a form, which CSRF checks over HTTPS.
-    policy = http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(policy)),
-        _BehindTheProxy(),
-    )
-    return opener
-
-
-class _BehindTheProxy(urllib.request.BaseHandler):
-    def http_request(self, request):
-        request.add_unredirected_header("X-Forwarded-Proto", "https")
-        if request.data is not None:
-            request.add_unredirected_header("Origin", f"https://{request.host}")
-        return request
 
 
 def test_production_start_up_serves_a_logged_in_page(production_server, settings):
@@ -161,7 +87,7 @@ def test_production_start_up_serves_a_logged_in_page(production_server, settings
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     site = SiteFactory(name="North camp", code="NC")
     UserFactory(username="supervisor", role=Role.SUPERVISOR, sites=[site], password=PASSWORD)
-    browser = _browser()
+    browser = behind_the_proxy()
 
     with browser.open(f"{production_server}{reverse('login')}", timeout=10) as response:
         login_page = response.read().decode()
