@@ -1,5 +1,6 @@
 import sys
 import time
+from operator import attrgetter
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,14 +16,19 @@ from django.utils.translation import gettext as _
 
 
 class SiteTimezoneMiddleware:
-    """Show times in the zone of the staff member's (first) site; they are stored in UTC."""
+    """Show times in the zone of the staff member's (first) site; they are stored in UTC.
+
+    Sets ``request.sites``, the staff member's sites in name order, read once for the
+    request, and ``request.site``, the first of them by creation (or None).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
-        site = user.sites.order_by("pk").first() if user.is_authenticated else None
+        request.sites = list(user.sites.all()) if user.is_authenticated else []
+        site = min(request.sites, key=attrgetter("pk"), default=None)
         if site is not None:
             timezone.activate(site.zone)
         else:

@@ -86,7 +86,7 @@ def _render_desk(request, *, batch_form=None, step_form=None, status=200):
             "rows": [_row(letter, reveal=reveal) for letter in waiting],
             "more": more,
             "limit": DESK_LIMIT,
-            "show_site": len(request.user.sites.all()) > 1,
+            "show_site": len(request.sites) > 1,
         },
         status=status,
     )
@@ -376,6 +376,6 @@ def capture_card_overdue(request):
             ],
             "days": selectors.CAPTURE_CARD_DAYS,
             "kind": Kind.CAPTURE_CARD.label,
-            "show_site": len(request.user.sites.all()) > 1,
+            "show_site": len(request.sites) > 1,
         },
     )

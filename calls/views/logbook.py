@@ -55,7 +55,7 @@ def _query(params, **replace) -> str:
 @role_required(*STAFF)
 def logbook(request):
     """The entries of the user's sites, newest first, with their current values."""
-    sites = list(request.user.sites.all())
+    sites = request.sites
     form = LogbookFilterForm(request.GET, sites=sites)
     reveal = is_supervisor(request.user)
     show_all = False
@@ -362,7 +362,7 @@ def call_amend(request, pk):
 @role_required(*STAFF)
 def call_transcribe(request):
     """Enter a past call from the paper logbook; the entry records who transcribed it."""
-    sites = list(request.user.sites.all())
+    sites = request.sites
     form = TranscribeCallForm(
         request.POST if request.method == "POST" else None, user=request.user, sites=sites
     )

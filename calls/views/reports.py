@@ -67,10 +67,6 @@ def _phone(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def _sites(request) -> list:
-    return list(request.user.sites.all())
-
-
 def _today(request) -> datetime.date:
     """Today at the staff member's (first) site: the weeks of the reports end with its week."""
     return request.site.today() if request.site else timezone.localdate()
@@ -83,8 +79,8 @@ def _today(request) -> datetime.date:
 @role_required(*SUPERVISORS)
 def index(request):
     """The supervisor's start page: the counts of each queue, each linking to its list,
-    and the other reports. Nine queries of its own (the sites, then the dashboard's eight)."""
-    sites = _sites(request)
+    and the other reports. Eight queries of its own, the dashboard's."""
+    sites = request.sites
     return render(
         request,
         "reports/index.html",
@@ -104,9 +100,9 @@ def index(request):
 def flagged_list(request):
     """Flagged entries of the user's sites, newest first, a keyset page at a time.
 
-    Two queries of its own (the sites, the page), whatever the number of entries.
+    One query of its own (the page), whatever the number of entries.
     """
-    sites = _sites(request)
+    sites = request.sites
     cursor = request.GET.get("page", "")
     page = keyset_page(
         reports.flagged_calls(sites=sites),
@@ -194,9 +190,9 @@ def flagged_resolve(request, pk):
 def contact_list(request):
     """Pending contacts of the user's sites, longest waiting first, fifty to a page.
 
-    Three queries of its own (the sites, the count, the page).
+    Two queries of its own (the count, the page).
     """
-    contacts = reports.pending_contacts(sites=_sites(request))
+    contacts = reports.pending_contacts(sites=request.sites)
     page = Paginator(contacts, CONTACTS_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for contact in page.object_list:
@@ -283,8 +279,8 @@ def contact_revoke(request, pk):
 @role_required(*SUPERVISORS)
 @reads_from_replica
 def workload(request):
-    """Entries monitored per staff member per week: two queries (the sites, the grid)."""
-    sites = _sites(request)
+    """Entries monitored per staff member per week: one query (the grid)."""
+    sites = request.sites
     return render(
         request,
         "reports/workload.html",
@@ -394,8 +390,8 @@ def line_chart(
 @reads_from_replica
 def trends(request):
     """Calls, slots, letters and cards per week over half a year, as charts and a
-    table of the same figures. Two queries (the sites, the figures)."""
-    sites = _sites(request)
+    table of the same figures. One query (the figures)."""
+    sites = request.sites
     weeks = reports.weekly_trends(sites=sites, today=_today(request), weeks=TREND_WEEKS)
     dates = [week.week for week in weeks]
     table_note = _("The figures are in the table “Figures by week” below.")
@@ -464,12 +460,12 @@ def without_news(request):
     """Interned prisoners of the user's sites, make-ups owed first, then the longest
     without news; whether each may call today, and if not which rule and until when.
 
-    Four queries of its own (the sites, the count, the page, the policy of each site
+    Three queries of its own (the count, the page, the policy of each site
     shown) and those of ``calls.rules.refusals`` for each of the 25 rows: at most
     five each, so a page never runs more than about 130, whatever the camp's size.
     """
     now = timezone.now()
-    queue = reports.without_news_queue(sites=_sites(request), now=now)
+    queue = reports.without_news_queue(sites=request.sites, now=now)
     page = Paginator(queue, WITHOUT_NEWS_PAGE_SIZE).get_page(request.GET.get("page"))
     terms = {}
     rows = []
@@ -732,10 +728,10 @@ def frequency(request):
     """Calls, minutes and mail per prisoner over 7, 30 and 90 days, filtered, sorted
     and paginated; ``?format=csv`` downloads every row.
 
-    Four queries of its own for a page (the sites, the filter choices, the count, the
-    page); the CSV streams one.
+    Three queries of its own for a page (the filter choices, the count, the page); the
+    CSV streams one.
     """
-    sites = _sites(request)
+    sites = request.sites
     form = _frequency_form(request, sites)
     filters = form.filters()
     if request.GET.get("format") == "csv":
@@ -785,9 +781,9 @@ def geneva(request):
     (``?month=YYYY-MM``, last month by default) than their site's policy asks, and
     those without news for the policy's days. Each list paginated on its own.
 
-    Five queries of its own (the sites, a count and a page for each list).
+    Four queries of its own (a count and a page for each list).
     """
-    sites = _sites(request)
+    sites = request.sites
     form = MonthForm(request.GET)
     month = form.cleaned_data["month"] if form.is_valid() else None
     month = month or reports.previous_month(_today(request))
