@@ -533,7 +533,7 @@ def _frequency_line(user, row: reports.FrequencyRow, zones: dict, words: dict) -
     last = row.last_connected_at
     separator = words["decimal_separator"]
     return {
-        "pk": prisoner.pk,
+        "url": reverse("prisoners:prisoner-detail", args=[prisoner.pk]),
         "name": _prisoner_name(user, prisoner),
         "isn": prisoner.isn,
         "site": row.site_name,
@@ -548,7 +548,13 @@ def _frequency_line(user, row: reports.FrequencyRow, zones: dict, words: dict) -
                 for figure in row.call_figures
             )
         ),
-        "last_connected": timezone.localtime(last, zones[row.site_name]) if last else None,
+        # Formatted here, in the time zone of the prisoner's site: the date filter
+        # would show it in the zone of the user's own site.
+        "last_connected": (
+            formats.date_format(timezone.localtime(last, zones[row.site_name]), "DATETIME_FORMAT")
+            if last
+            else "—"
+        ),
         "days_since": row.days_since_connected,
         "letters_30": row.letters_30,
         "cards_30": row.cards_30,

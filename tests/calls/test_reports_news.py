@@ -514,6 +514,20 @@ def test_frequency_page_sorts_filters_and_keeps_to_the_users_sites(
     assert [row["isn"] for row in response.context["rows"]] == ["NC-1", "NC-2"]
 
 
+def test_frequency_page_shows_each_last_call_on_its_sites_clock(
+    site, other_site, supervisor, supervisor_client
+):
+    """A supervisor of two sites sees times at the prisoner's site, not at his own."""
+    other_site.time_zone = "Asia/Tokyo"
+    other_site.save(update_fields=["time_zone"])
+    supervisor.sites.add(other_site)
+    yesterday = other_site.today() - DAY
+    call(prisoner_at(other_site, isn="SC-1"), at(other_site, yesterday, 9, 30))
+    html = supervisor_client.get(reverse("reports:frequency")).content.decode()
+    # 09:30 in Tokyo is 02:30 or 01:30 in Kyiv: the page must not move it.
+    assert f'<td class="text-nowrap">{yesterday:%d.%m.%Y} 09:30</td>' in html
+
+
 def test_frequency_csv_is_utf8_with_bom_and_neutralised(site, frequency_scene, supervisor_client):
     PrisonerFactory(
         site=site,
