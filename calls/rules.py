@@ -1,14 +1,17 @@
 """Who may call when: the call policy, suspensions and the prisoner's own state.
 
-``refusals`` is the one place these rules live; booking and starting a call both
-ask it, and every refusal says which rule refused and when the prisoner becomes
-eligible again.
+``_judge`` is the one place these rules live, deciding on what ``_standings`` read of
+each prisoner: booking and starting a call ask ``refusals`` (one prisoner), the
+pages that list prisoners ask ``refusals_of`` (a page of them, in two queries).
+Every refusal says which rule refused and when the prisoner becomes eligible again.
 """
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -62,18 +65,92 @@ def policy_terms(site: Site, day: datetime.date) -> PolicyTerms:
     )
 
 
-def active_suspension(prisoner: Prisoner, day: datetime.date) -> Suspension | None:
-    return (
-        Suspension.objects.filter(prisoner=prisoner, starts_on__lte=day, ends_on__gte=day)
-        .order_by("-ends_on")
-        .first()
-    )
-
-
 def _month_bounds(day: datetime.date, site: Site) -> tuple[datetime.datetime, datetime.datetime]:
     first = day.replace(day=1)
     following = (first + datetime.timedelta(days=32)).replace(day=1)
     return site.day_start(first), site.day_start(following)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What the rules read of one prisoner for one day."""
+
+    has_approved_contact: bool
+    suspension: Suspension | None
+    # The last connected call that counts (not a make-up) started before the day's end.
+    last_connected_at: datetime.datetime | None
+    # Counted connected calls of the day's month, and live bookings of it not yet
+    # connected: both count against the monthly maximum.
+    calls_in_month: int
+    bookings_in_month: int
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    """The number of rows of ``queryset``, all of the outer query's prisoner
+    (``prisoner=OuterRef("pk")``), as an expression of the outer query."""
+    per_prisoner = queryset.order_by().values("prisoner").annotate(number=Count("*"))
+    return Coalesce(Subquery(per_prisoner.values("number")), 0)
+
+
+def _standings(
+    prisoners: Sequence[Prisoner], *, day: datetime.date, site: Site
+) -> dict[int, _Standing]:
+    """The ``_Standing`` of each of ``prisoners`` (held at ``site``) on ``day``, by id.
+    One query, and one more when any of them is suspended, however many they are."""
+    month_start, month_end = _month_bounds(day, site)
+    counted_calls = Call.objects.filter(
+        prisoner=OuterRef("pk"), outcome=Outcome.CONNECTED, is_makeup=False
+    )
+    rows = list(
+        Prisoner.objects.filter(pk__in=[prisoner.pk for prisoner in prisoners])
+        .annotate(
+            has_approved_contact=Exists(Contact.objects.approved().filter(prisoner=OuterRef("pk"))),
+            suspension_id=Subquery(
+                Suspension.objects.filter(
+                    prisoner=OuterRef("pk"), starts_on__lte=day, ends_on__gte=day
+                )
+                .order_by("-ends_on")
+                .values("pk")[:1]
+            ),
+            counted_last_connected_at=Subquery(
+                counted_calls.filter(started_at__lt=site.day_start(day + ONE_DAY))
+                .order_by("-started_at")
+                .values("started_at")[:1]
+            ),
+            calls_in_month=_count(
+                counted_calls.filter(started_at__gte=month_start, started_at__lt=month_end)
+            ),
+            bookings_in_month=_count(
+                Booking.objects.filter(
+                    prisoner=OuterRef("pk"),
+                    starts_at__gte=month_start,
+                    starts_at__lt=month_end,
+                    status=Booking.Status.BOOKED,
+                    is_makeup=False,
+                ).exclude(calls__outcome=Outcome.CONNECTED)
+            ),
+        )
+        .values_list(
+            "pk",
+            "has_approved_contact",
+            "suspension_id",
+            "counted_last_connected_at",
+            "calls_in_month",
+            "bookings_in_month",
+        )
+    )
+    suspended = [row[2] for row in rows if row[2] is not None]
+    suspensions = Suspension.objects.in_bulk(suspended) if suspended else {}
+    return {
+        pk: _Standing(
+            has_approved_contact=has_contact,
+            suspension=suspensions.get(suspension_id),
+            last_connected_at=last_connected_at,
+            calls_in_month=calls,
+            bookings_in_month=bookings,
+        )
+        for pk, has_contact, suspension_id, last_connected_at, calls, bookings in rows
+    }
 
 
 def refusals(
@@ -84,10 +161,45 @@ def refusals(
     makeup: bool = False,
 ) -> list[Refusal]:
     """Every rule that stops ``prisoner`` from calling on ``day`` (empty: allowed).
+    One query, two when he is suspended."""
+    site = prisoner.site
+    (standing,) = _standings([prisoner], day=day, site=site).values()
+    return _judge(prisoner, standing, day=day, site=site, terms=terms, makeup=makeup)
+
+
+def refusals_of(
+    prisoners: Sequence[Prisoner], *, day: datetime.date, site: Site, terms: PolicyTerms
+) -> dict[int, list[Refusal]]:
+    """``refusals`` of each of ``prisoners`` (held at ``site``) on ``day``, by id; for
+    a make-up call when one is owed him. Two queries at most, however many they are."""
+    found = _standings(prisoners, day=day, site=site)
+    return {
+        prisoner.pk: _judge(
+            prisoner,
+            found[prisoner.pk],
+            day=day,
+            site=site,
+            terms=terms,
+            makeup=prisoner.is_owed_makeup,
+        )
+        for prisoner in prisoners
+    }
+
+
+def _judge(
+    prisoner: Prisoner,
+    standing: _Standing,
+    *,
+    day: datetime.date,
+    site: Site,
+    terms: PolicyTerms,
+    makeup: bool,
+) -> list[Refusal]:
+    """Every rule that stops ``prisoner``, as ``standing`` finds him, from calling on
+    ``day`` at ``site`` (empty: allowed). No query.
 
     A make-up call is owed after an air-raid alert and does not count against,
     nor is it limited by, the minimum interval and the monthly maximum.
-    Runs a handful of queries.
     """
     found = []
     if prisoner.status != Prisoner.Status.INTERNED:
@@ -98,9 +210,9 @@ def refusals(
                 % {"status": prisoner.get_status_display()},
             )
         )
-    if not Contact.objects.approved().filter(prisoner=prisoner).exists():
+    if not standing.has_approved_contact:
         found.append(Refusal("no_contact", _("The prisoner has no approved contact.")))
-    if suspension := active_suspension(prisoner, day):
+    if suspension := standing.suspension:
         found.append(
             Refusal(
                 "suspended",
@@ -118,17 +230,8 @@ def refusals(
     if makeup:
         return found
 
-    counted_calls = Call.objects.filter(
-        prisoner=prisoner, outcome=Outcome.CONNECTED, is_makeup=False
-    )
-    site = prisoner.site
-    last_connected = (
-        counted_calls.filter(started_at__lt=site.day_start(day + ONE_DAY))
-        .order_by("-started_at")
-        .first()
-    )
-    if last_connected and terms.min_days_between:
-        last_day = last_connected.started_at.astimezone(site.zone).date()
+    if standing.last_connected_at and terms.min_days_between:
+        last_day = standing.last_connected_at.astimezone(site.zone).date()
         eligible_on = last_day + datetime.timedelta(days=terms.min_days_between)
         if day < eligible_on:
             found.append(
@@ -144,28 +247,14 @@ def refusals(
                 )
             )
 
-    month_start, month_end = _month_bounds(day, site)
-    in_month = Q(starts_at__gte=month_start, starts_at__lt=month_end)
-    calls_this_month = counted_calls.filter(
-        started_at__gte=month_start, started_at__lt=month_end
-    ).count()
-    # Live bookings that have not yet led to a call count too, or one could book past the limit.
-    pending_bookings = (
-        Booking.objects.filter(
-            in_month, prisoner=prisoner, status=Booking.Status.BOOKED, is_makeup=False
-        )
-        .exclude(calls__outcome=Outcome.CONNECTED)
-        .count()
-    )
-    if calls_this_month + pending_bookings >= terms.max_calls_per_month:
+    made_or_booked = standing.calls_in_month + standing.bookings_in_month
+    if made_or_booked >= terms.max_calls_per_month:
+        _month_start, month_end = _month_bounds(day, site)
         found.append(
             Refusal(
                 "max_calls_per_month",
                 _("The policy allows %(limit)d calls a month; %(count)d are made or booked.")
-                % {
-                    "limit": terms.max_calls_per_month,
-                    "count": calls_this_month + pending_bookings,
-                },
+                % {"limit": terms.max_calls_per_month, "count": made_or_booked},
                 eligible_on=month_end.date(),
                 overridable=True,
             )

@@ -460,30 +460,31 @@ def without_news(request):
     """Interned prisoners of the user's sites, make-ups owed first, then the longest
     without news; whether each may call today, and if not which rule and until when.
 
-    Three queries of its own (the count, the page, the policy of each site
-    shown) and those of ``calls.rules.refusals`` for each of the 25 rows: at most
-    five each, so a page never runs more than about 130, whatever the camp's size.
+    Two queries of its own (the count, the page), then for each site on the page its
+    policy in force and ``calls.rules.refusals_of`` its prisoners (two queries at most),
+    whatever the camp's size.
     """
     now = timezone.now()
     queue = reports.without_news_queue(sites=request.sites, now=now)
     page = Paginator(queue, WITHOUT_NEWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    terms = {}
-    rows = []
-    for prisoner in page.object_list:
-        site = prisoner.site
+    prisoners = list(page.object_list)
+    refusals = {}
+    for site in {prisoner.site for prisoner in prisoners}:
         today = site.today()
-        if site.pk not in terms:
-            terms[site.pk] = rules.policy_terms(site, today)
-        refusals = rules.refusals(
-            prisoner=prisoner, day=today, terms=terms[site.pk], makeup=prisoner.is_owed_makeup
+        refusals |= rules.refusals_of(
+            [prisoner for prisoner in prisoners if prisoner.site_id == site.pk],
+            day=today,
+            site=site,
+            terms=rules.policy_terms(site, today),
         )
-        rows.append(
-            {
-                "prisoner": prisoner,
-                "prisoner_name": _prisoner_name(request.user, prisoner),
-                "refusals": refusals,
-            }
-        )
+    rows = [
+        {
+            "prisoner": prisoner,
+            "prisoner_name": _prisoner_name(request.user, prisoner),
+            "refusals": refusals[prisoner.pk],
+        }
+        for prisoner in prisoners
+    ]
     return render(
         request,
         "reports/without_news.html",

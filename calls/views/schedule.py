@@ -356,8 +356,7 @@ def _booking_candidates(
 
     Each comes with ``rules.refusals`` for ``day`` (empty: eligible), as ``book_slot``
     will ask them; the service still decides when one is picked. One query for the
-    prisoners, then ``rules.refusals`` for each: at most five queries a candidate,
-    so at most 1 + 5 × MAX_CANDIDATES.
+    prisoners, then those of ``rules.refusals_of`` them (two at most).
     """
     reveal = is_supervisor(user)
     found = list(
@@ -365,11 +364,11 @@ def _booking_candidates(
             : MAX_CANDIDATES + 1
         ]
     )
+    shown = found[:MAX_CANDIDATES]
+    refusals_of = rules.refusals_of(shown, day=day, site=site, terms=terms)
     candidates = []
-    for prisoner in found[:MAX_CANDIDATES]:
-        refusals = rules.refusals(
-            prisoner=prisoner, day=day, terms=terms, makeup=prisoner.is_owed_makeup
-        )
+    for prisoner in shown:
+        refusals = refusals_of[prisoner.pk]
         candidates.append(
             {
                 "prisoner": prisoner,

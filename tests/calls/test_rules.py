@@ -320,3 +320,59 @@ def test_slot_on_a_line_out_of_service_cannot_be_booked(site, line, prisoner, su
     with pytest.raises(CallError, match="out of service"):
         services.book_slot(slot=slot, prisoner=prisoner, actor=supervisor, now=early(site, MONDAY))
     assert not Booking.objects.exists()
+
+
+# --- A page of prisoners at once ---------------------------------------------------------
+
+
+def test_a_page_of_prisoners_is_judged_as_each_alone_in_two_queries(
+    site, line, supervisor, django_assert_num_queries
+):
+    set_policy(site, MONDAY - 60 * DAY, min_days_between=7, max_calls_per_month=2)
+    day = MONDAY + 10 * DAY
+
+    def with_contact(**fields):
+        prisoner = PrisonerFactory(site=site, **fields)
+        ContactFactory(prisoner=prisoner, requested_by=supervisor)
+        return prisoner
+
+    free = with_contact()
+    recent = with_contact()
+    connected_call(recent, line, at(site, MONDAY + 8 * DAY, 9))
+    busy_month = with_contact()
+    connected_call(busy_month, line, at(site, MONDAY))
+    live_booking(slot_on(line, MONDAY + 20 * DAY), busy_month)
+    suspended = with_contact()
+    Suspension.objects.create(
+        prisoner=suspended,
+        reason=Suspension.Reason.SECURITY_INVESTIGATION,
+        authority="Investigator",
+        starts_on=MONDAY,
+        ends_on=MONDAY + 12 * DAY,
+        created_by=supervisor,
+    )
+    lonely = PrisonerFactory(site=site)
+    owed = with_contact()
+    connected_call(owed, line, at(site, MONDAY + 9 * DAY, 9))
+    connected_call(owed, line, at(site, MONDAY + 9 * DAY, 10), outcome=Outcome.INTERRUPTED_BY_ALERT)
+    page = list(Prisoner.objects.select_related("site").order_by("pk"))
+    assert page[-1].is_owed_makeup
+    terms = rules.policy_terms(site, day)
+
+    with django_assert_num_queries(2):
+        judged = rules.refusals_of(page, day=day, site=site, terms=terms)
+
+    assert {pk: rules_of(found) for pk, found in judged.items()} == {
+        free.pk: [],
+        recent.pk: ["min_days_between"],
+        busy_month.pk: ["max_calls_per_month"],
+        suspended.pk: ["suspended"],
+        lonely.pk: ["no_contact"],
+        # Owed a make-up call: neither the interval nor the month holds it back.
+        owed.pk: [],
+    }
+    for prisoner in page:
+        alone = rules.refusals(
+            prisoner=prisoner, day=day, terms=terms, makeup=prisoner.is_owed_makeup
+        )
+        assert [str(refusal) for refusal in judged[prisoner.pk]] == list(map(str, alone))
