@@ -103,6 +103,7 @@ def _standings(
     )
     rows = list(
         Prisoner.objects.filter(pk__in=[prisoner.pk for prisoner in prisoners])
+        .order_by()
         .annotate(
             has_approved_contact=Exists(Contact.objects.approved().filter(prisoner=OuterRef("pk"))),
             suspension_id=Subquery(
