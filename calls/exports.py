@@ -137,7 +137,7 @@ def _unless_masked(expression: str, masked: str = "''") -> str:
 
 
 # As ``Prisoner.display_name`` when masked (alias, else first name), the full name
-# otherwise (``calls.views.reports._prisoner_name``).
+# otherwise (``Prisoner.name_shown``).
 PRISONER_NAME = _unless_masked(
     "COALESCE(NULLIF(concat_ws(' ', NULLIF(p.surname, ''), NULLIF(p.first_names, ''), "
     "NULLIF(p.patronymic, '')), ''), p.alias)",

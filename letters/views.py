@@ -37,13 +37,6 @@ def _today(request) -> datetime.date:
     return request.site.today() if request.site else timezone.localdate()
 
 
-def _prisoner_name(prisoner: Prisoner, *, reveal: bool) -> str:
-    """Guards see only what may be shown of a withheld identity; supervisors see the name."""
-    if reveal:
-        return prisoner.full_name or prisoner.display_name
-    return prisoner.display_name
-
-
 def _correspondent(letter: Letter, *, reveal: bool) -> str:
     """Who wrote or will read it. For a withheld identity, a guard sees only the
     relationship: a family name would give the prisoner's away."""
@@ -60,7 +53,7 @@ def _correspondent(letter: Letter, *, reveal: bool) -> str:
 def _row(letter: Letter, *, reveal: bool) -> dict:
     return {
         "letter": letter,
-        "prisoner_name": _prisoner_name(letter.prisoner, reveal=reveal),
+        "prisoner_name": letter.prisoner.name_shown(reveal=reveal),
         "correspondent": _correspondent(letter, reveal=reveal),
     }
 
@@ -189,7 +182,7 @@ def _render_register(request, prisoner: Prisoner, *, form=None, status=200):
         "letters/prisoner_register.html",
         {
             "prisoner": prisoner,
-            "prisoner_name": _prisoner_name(prisoner, reveal=reveal),
+            "prisoner_name": prisoner.name_shown(reveal=reveal),
             "rows": [_row(letter, reveal=reveal) for letter in letters],
             "summary": selectors.month_summary(prisoner=prisoner, day=today),
             "month": today,
@@ -367,7 +360,7 @@ def capture_card_overdue(request):
             "rows": [
                 {
                     "prisoner": prisoner,
-                    "name": _prisoner_name(prisoner, reveal=reveal),
+                    "name": prisoner.name_shown(reveal=reveal),
                     "due_on": prisoner.arrived_on
                     + datetime.timedelta(days=selectors.CAPTURE_CARD_DAYS),
                     "days_overdue": prisoner.days_since_arrival - selectors.CAPTURE_CARD_DAYS,

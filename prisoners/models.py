@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from camp import history
 from camp.models import Site
+from camp.roles import is_supervisor
 from camp.triggers import append_only
 from prisoners.transliteration import latin_key
 
@@ -209,6 +210,18 @@ class Prisoner(models.Model):
         if self.identity == self.Identity.ALIAS:
             return self.alias
         return self.full_name
+
+    def name_shown(self, *, reveal: bool) -> str:
+        """The whole name when ``reveal`` (to supervisors, or to anyone the whole
+        registration is shown), else ``display_name``."""
+        if reveal:
+            return self.full_name or self.display_name
+        return self.display_name
+
+    def is_revealed_to(self, user) -> bool:
+        """Whether ``user`` may see the whole registration: any identity but a withheld
+        one, which only supervisors see."""
+        return not self.is_withheld or is_supervisor(user)
 
     @property
     def is_owed_makeup(self) -> bool:

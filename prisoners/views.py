@@ -3,7 +3,7 @@
 Every change goes through ``prisoners.services``; objects are fetched through the
 ``get_*_for_user`` selectors, so another site's prisoners answer 404. Guards see
 a withheld identity only by its ISN and first name or alias: the views choose
-what to show (``_name_for``, ``_registration_rows``), the templates only lay it out.
+what to show (``Prisoner.name_shown``, ``_registration_rows``), the templates only lay it out.
 """
 
 import copy
@@ -34,17 +34,6 @@ PAGE_SIZE = 50
 
 # What a guard may see of a withheld identity, besides the ISN and the name shown.
 WITHHELD_VISIBLE_FIELDS = ("identity", "housing_unit", "languages")
-
-
-def _reveals(user, prisoner: Prisoner) -> bool:
-    """Whether ``user`` may see the whole registration of ``prisoner``."""
-    return not prisoner.is_withheld or is_supervisor(user)
-
-
-def _name_for(prisoner: Prisoner, *, reveal: bool) -> str:
-    if reveal:
-        return prisoner.full_name or prisoner.display_name
-    return prisoner.display_name
 
 
 def _display(prisoner: Prisoner, name: str):
@@ -104,7 +93,7 @@ def prisoner_list(request):
             "form": form,
             "page_obj": page,
             "rows": [
-                {"prisoner": prisoner, "name": _name_for(prisoner, reveal=supervisor)}
+                {"prisoner": prisoner, "name": prisoner.name_shown(reveal=supervisor)}
                 for prisoner in page.object_list
             ],
             "may_register": supervisor,
@@ -128,7 +117,7 @@ def _render_detail(
     and the few of each section other apps add (``prisoners.panels``).
     """
     supervisor = is_supervisor(request.user)
-    reveal = _reveals(request.user, prisoner)
+    reveal = prisoner.is_revealed_to(request.user)
     if reveal and prisoner.is_withheld:
         # Each showing of an identity withheld for the prisoner's safety is in the trail.
         audit.record(
@@ -162,7 +151,7 @@ def _render_detail(
         "prisoners/prisoner_detail.html",
         {
             "prisoner": prisoner,
-            "name": _name_for(prisoner, reveal=reveal),
+            "name": prisoner.name_shown(reveal=reveal),
             "reveal": reveal,
             "registration": _registration_rows(prisoner, reveal=reveal),
             "status_changes": selectors.status_history(prisoner=prisoner),
@@ -202,7 +191,7 @@ def prisoner_create(request):
             messages.success(
                 request,
                 _("%(name)s is registered as %(isn)s.")
-                % {"name": _name_for(prisoner, reveal=True), "isn": prisoner.isn},
+                % {"name": prisoner.name_shown(reveal=True), "isn": prisoner.isn},
             )
             return redirect("prisoners:prisoner-detail", pk=prisoner.pk)
     return render(request, "prisoners/prisoner_form.html", {"form": form, "prisoner": None})
@@ -281,7 +270,7 @@ def contact_add(request, pk):
         {
             "form": form,
             "prisoner": prisoner,
-            "name": _name_for(prisoner, reveal=_reveals(request.user, prisoner)),
+            "name": prisoner.name_shown(reveal=prisoner.is_revealed_to(request.user)),
             "max_approved": MAX_APPROVED_CONTACTS,
         },
     )

@@ -27,17 +27,10 @@ PAGE_SIZE = 50
 PRINT_LIMIT = 1000
 
 
-def _prisoner_name(prisoner, *, reveal: bool) -> str:
-    """Guards see only what may be shown of a withheld identity; supervisors see the name."""
-    if reveal:
-        return prisoner.full_name or prisoner.display_name
-    return prisoner.display_name
-
-
 def _entry(call: Call, *, reveal: bool) -> dict:
     return {
         "call": call,
-        "prisoner_name": _prisoner_name(call.prisoner, reveal=reveal),
+        "prisoner_name": call.prisoner.name_shown(reveal=reveal),
     }
 
 
@@ -174,7 +167,7 @@ def logbook_day_pdf(request):
 
     def rows():
         for call in entries.iterator(chunk_size=500):
-            name = _prisoner_name(call.prisoner, reveal=reveal) or "—"
+            name = call.prisoner.name_shown(reveal=reveal) or "—"
             yield (
                 f"{name} ({call.prisoner.isn})",
                 formats.date_format(timezone.localtime(call.started_at, zone), "DATETIME_FORMAT"),
@@ -308,7 +301,7 @@ def call_detail(request, pk):
             "calls/call_detail.html",
             {
                 "call": call,
-                "prisoner_name": _prisoner_name(call.prisoner, reveal=is_supervisor(request.user)),
+                "prisoner_name": call.prisoner.name_shown(reveal=is_supervisor(request.user)),
                 "values": values,
                 "amendments": amendments,
                 "audit_entries": list(audit.history_for(call)),
@@ -353,7 +346,7 @@ def call_amend(request, pk):
             {
                 "call": call,
                 "form": form,
-                "prisoner_name": _prisoner_name(call.prisoner, reveal=is_supervisor(request.user)),
+                "prisoner_name": call.prisoner.name_shown(reveal=is_supervisor(request.user)),
             },
         )
 

@@ -28,7 +28,7 @@ from calls.forms.reports import FrequencyFilterForm, MonthForm, ResolveFlagForm
 from calls.services import CallError
 from camp import audit
 from camp.pagination import keyset_page
-from camp.roles import SUPERVISORS, is_supervisor, role_required
+from camp.roles import SUPERVISORS, role_required
 from camp.routers import reads_from_replica, streamed_from_replica
 from prisoners import services as registry
 from prisoners.forms import RevokeContactForm
@@ -47,15 +47,8 @@ TREND_WEEKS = 26
 # --- Identity, as the registry shows it -------------------------------------------------
 
 
-def _reveals(user, prisoner: Prisoner) -> bool:
-    """Whether ``user`` may see the whole identity: as ``prisoners.views._reveals``."""
-    return not prisoner.is_withheld or is_supervisor(user)
-
-
 def _prisoner_name(user, prisoner: Prisoner) -> str:
-    if _reveals(user, prisoner):
-        return prisoner.full_name or prisoner.display_name
-    return prisoner.display_name
+    return prisoner.name_shown(reveal=prisoner.is_revealed_to(user))
 
 
 def _phone(number: str) -> str:
@@ -196,7 +189,7 @@ def contact_list(request):
     page = Paginator(contacts, CONTACTS_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for contact in page.object_list:
-        reveal = _reveals(request.user, contact.prisoner)
+        reveal = contact.prisoner.is_revealed_to(request.user)
         rows.append(
             {
                 "contact": contact,

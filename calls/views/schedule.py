@@ -37,7 +37,6 @@ from calls.services import CallError
 from camp.forms import add_service_error
 from camp.models import Site
 from camp.roles import SUPERVISORS, Role, has_role, is_supervisor, role_required
-from prisoners.models import Prisoner
 from prisoners.selectors import get_prisoner_for_user, prisoner_search
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -372,19 +371,12 @@ def _booking_candidates(
         candidates.append(
             {
                 "prisoner": prisoner,
-                "name": _candidate_name(prisoner, reveal=reveal),
+                "name": prisoner.name_shown(reveal=reveal),
                 "refusals": [str(refusal) for refusal in refusals],
                 "overridable": bool(refusals) and all(r.overridable for r in refusals),
             }
         )
     return candidates, len(found) > MAX_CANDIDATES
-
-
-def _candidate_name(prisoner: Prisoner, *, reveal: bool) -> str:
-    """As the registry list shows it: the whole name to supervisors, else what may be shown."""
-    if reveal:
-        return prisoner.full_name or prisoner.display_name
-    return prisoner.display_name
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import ContactFactory
+from prisoners.models import Prisoner
+from tests.factories import ContactFactory, PrisonerFactory
 
 # Each of these words appears only in a field that the withheld identity hides.
 HIDDEN = [
@@ -66,3 +67,29 @@ def test_supervisors_see_the_full_record(
 def test_identities_not_withheld_are_shown_to_guards(guard_client, prisoner):
     for url in pages(prisoner)[:3]:
         assert "Петренко" in guard_client.get(url).content.decode()
+
+
+def test_the_name_shown_to_each_role(site, guard, supervisor):
+    withheld = PrisonerFactory(
+        site=site,
+        identity=Prisoner.Identity.WITHHELD,
+        surname="Засекреченко",
+        first_names="Мирон",
+        patronymic="",
+        alias="Сокіл",
+    )
+    assert not withheld.is_revealed_to(guard)
+    assert withheld.is_revealed_to(supervisor)
+    assert withheld.name_shown(reveal=False) == "Сокіл"
+    assert withheld.name_shown(reveal=True) == "Засекреченко Мирон"
+    alias_only = PrisonerFactory(
+        site=site,
+        identity=Prisoner.Identity.ALIAS,
+        surname="",
+        first_names="",
+        patronymic="",
+        alias="Вовк",
+    )
+    assert alias_only.is_revealed_to(guard)
+    # Nothing but the alias is known: it is the whole name too.
+    assert alias_only.name_shown(reveal=True) == "Вовк"
