@@ -10,7 +10,7 @@ run: bootstrap
 	$(MANAGE) seed_demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
-test: bootstrap lint
+test: bootstrap lint $(CHROMIUM)
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -19,6 +19,16 @@ test: bootstrap lint
 bootstrap: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	DEBUG=0 SECRET_KEY=collectstatic-signs-nothing $(MANAGE) collectstatic --noinput --verbosity 0
+
+# The browser tests (tests/e2e) drive Debian's Chromium: installed when it is missing,
+# as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests..."
+	$(AS_ROOT) apt-get update -qq
+	$(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
