@@ -430,6 +430,10 @@ class Letter(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.prisoner.isn} {self.handed_in_on}"
 
+    def get_status_display(self) -> str:
+        # A GeneratedField gets no get_FOO_display, though its output field has choices.
+        return Status(self.status).label
+
     @property
     def is_amended(self) -> bool:
         return self.amendment_count > 0

@@ -265,6 +265,20 @@ def test_step_refused_for_one_item_records_none(guard_client, prisoner, today):
     assert not LetterAmendment.objects.exists()
 
 
+def test_every_page_of_the_register_names_the_status(guard_client, prisoner, today):
+    """The status is the database's, from the dates: each page shows its label."""
+    letter = LetterFactory(prisoner=prisoner, handed_in_on=today, censored_on=today)
+    detail = guard_client.get(reverse("letters:letter-detail", args=[letter.pk]))
+    assert '<span class="badge text-bg-secondary">Examined by the censor</span>' in (
+        detail.content.decode()
+    )
+    for url in (
+        reverse("letters:prisoner-register", args=[prisoner.pk]),
+        reverse("prisoners:prisoner-detail", args=[prisoner.pk]),
+    ):
+        assert "<td>Examined by the censor" in guard_client.get(url).content.decode(), url
+
+
 def test_step_from_the_detail_page_returns_there(guard_client, letter, today):
     detail = reverse("letters:letter-detail", args=[letter.pk])
     response = guard_client.post(
