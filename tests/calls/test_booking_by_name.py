@@ -5,6 +5,7 @@ books through the same service, refused by the same rules as booking by ISN.
 """
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -178,3 +179,25 @@ def test_at_most_ten_candidates_with_a_bounded_number_of_queries(
     assert fifteen == ten == one
     # The candidates and the rules' reading of them.
     assert one - base == 2
+
+
+def focused_on_load(response) -> list[str]:
+    """The names of the fields the page puts the cursor in."""
+    html = response.content.decode()
+    return re.findall(r'<(?:input|textarea)[^>]* name="(\w+)"[^>]*\sautofocus', html)
+
+
+def test_the_cursor_starts_where_the_page_needs_the_user(
+    site, supervisor_client, slot, taras, tomorrow
+):
+    """The search first; after a refusal none, so that the alert at the top is in
+    view; on a mistyped ISN, the ISN."""
+    assert focused_on_load(search(supervisor_client, slot, "Тарас")) == ["q"]
+    CallPolicy.objects.create(site=site, effective_from=site.today(), calls_open=False)
+    url = reverse("calls:slot-book", args=[slot.pk])
+    refused = supervisor_client.post(url, {"isn": taras.isn, "q": "Тарас"})
+    assert refused.context["form"].non_field_errors()
+    assert focused_on_load(refused) == []
+    mistyped = supervisor_client.post(url, {"isn": "NC-99999"})
+    assert mistyped.context["form"].errors["isn"]
+    assert focused_on_load(mistyped) == ["isn"]
