@@ -322,8 +322,10 @@ def line_chart(
     """Geometry of an SVG line chart, drawn by ``reports/_chart.html``.
 
     ``series`` is ``[(label, values)]``, one value per week; None (no figure, as
-    the average of a week without a connected call) breaks the line. Lays out the
-    few aggregated values the report returns; reads nothing.
+    the average of a week without a connected call) breaks the line. The last week
+    is the current one, still running: the segment to it (``running``) and its dot
+    are drawn faint, so that a week begun is not read as a fall. Lays out the few
+    aggregated values the report returns; reads nothing.
     """
     width = CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT
     height = CHART_HEIGHT - PLOT_TOP - PLOT_BOTTOM
@@ -337,25 +339,37 @@ def line_chart(
     def y(value):
         return round(PLOT_TOP + height - (value or 0) / top * height, 1)
 
+    last = len(weeks) - 1
+
+    def dot(i, value):
+        week = formats.date_format(weeks[i])
+        if i == last:
+            text = _("%(week)s, so far: %(value)s") % {"week": week, "value": _number(value)}
+        else:
+            text = f"{week}: {_number(value)}"
+        return {"x": x(i), "y": y(value), "text": text, "running": i == last}
+
     drawn = []
     for (label, values), (colour, dash) in zip(series, SERIES_STYLES, strict=False):
         runs = [[]]
-        for i, value in enumerate(values):
+        for i, value in enumerate(values[:last]):
             if value is None:
                 runs.append([])
             else:
                 runs[-1].append(f"{x(i)},{y(value)}")
+        ends = values[last - 1 :] if last else []
         drawn.append(
             {
                 "label": label,
                 "colour": colour,
                 "dash": dash,
                 "lines": [" ".join(run) for run in runs if run],
-                "dots": [
-                    {"x": x(i), "y": y(v), "text": f"{formats.date_format(weeks[i])}: {_number(v)}"}
-                    for i, v in enumerate(values)
-                    if v is not None
-                ],
+                "running": (
+                    f"{x(last - 1)},{y(ends[0])} {x(last)},{y(ends[1])}"
+                    if len(ends) == 2 and None not in ends
+                    else ""
+                ),
+                "dots": [dot(i, v) for i, v in enumerate(values) if v is not None],
             }
         )
     return {

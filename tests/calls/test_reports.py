@@ -623,6 +623,25 @@ def test_trends_page_draws_charts_with_titles_and_a_table(site, supervisor_clien
     assert "<script" not in html.split("</main>")[0]
 
 
+def test_trends_draw_the_running_week_faint_and_say_so(site, supervisor_client):
+    """The current week has only begun: its segment and dot are faint, not a fall."""
+    today = site.today()
+    call_at(site, at(site, today - WEEK, 9))
+    response = supervisor_client.get(reverse("reports:trends"))
+    attempts, _connected = response.context["charts"][0]["series"]
+    *_earlier, before, running = attempts["dots"]
+    assert not before["running"]
+    assert running["running"]
+    assert running["text"] == f"{response.context['weeks'][-1].week:%d.%m.%Y}, so far: 0"
+    assert attempts["running"] == f"{before['x']},{before['y']} {running['x']},{running['y']}"
+    # The faint segment is not also part of the solid line.
+    assert all(f"{running['x']}," not in line for line in attempts["lines"])
+    html = response.content.decode()
+    assert f'<polyline points="{attempts["running"]}" fill="none" stroke-width="2" ' in html
+    assert "The last week is still running" in html
+    assert html.count(">so far</span>") == 1
+
+
 def test_trends_runs_the_same_queries_for_2_or_20_calls(site, other_site, supervisor_client):
     today = site.today()
     for n in range(2):
