@@ -150,6 +150,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "camp.context_processors.roles",
+                "camp.context_processors.section",
             ],
         },
     },

@@ -1,8 +1,11 @@
+import re
+
 import pytest
 from django.db import DatabaseError, ProgrammingError, connection, transaction
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
 from camp import audit
+from camp.context_processors import SECTION_OF_CALLS_PAGE
 from camp.models import AuditEntry
 from camp.roles import Role
 
@@ -91,3 +94,31 @@ def test_audit_history_lists_entries_for_the_object(site, supervisor):
     audit.record(actor=supervisor, action="camp.site.checked", target=site, site=site)
     assert [e.action for e in audit.history_for(site)] == ["camp.site.checked"]
     assert AuditEntry.objects.count() == 1
+
+
+def marked_sections(html: str) -> list[str]:
+    """The navigation links marked as the current section, by their target."""
+    return re.findall(r'<a class="nav-link active" aria-current="true" href="([^"]+)"', html)
+
+
+@pytest.mark.parametrize(
+    ("url_name", "section_url"),
+    [
+        ("reports:frequency", "reports:index"),
+        ("calls:booking-list", "calls:booking-list"),
+        ("calls:logbook", "calls:logbook"),
+        ("prisoners:prisoner-list", "prisoners:prisoner-list"),
+    ],
+)
+def test_the_navigation_marks_the_current_section(supervisor_client, url_name, section_url):
+    html = supervisor_client.get(reverse(url_name)).content.decode()
+    assert marked_sections(html) == [reverse(section_url)]
+
+
+def test_every_page_of_the_calls_app_belongs_to_a_section():
+    names = {
+        pattern.name
+        for pattern in get_resolver("calls.urls").url_patterns
+        if pattern.name is not None
+    }
+    assert names == set(SECTION_OF_CALLS_PAGE)
