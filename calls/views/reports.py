@@ -21,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from calls import reports, rules, selectors, services
@@ -677,7 +678,7 @@ def _frequency_csv(request, sites, filters: reports.FrequencyFilter) -> Streamin
     statuses = dict(Prisoner.Status.choices)
     header = [
         _("ISN"),
-        _("Name"),
+        pgettext("of a person", "Name"),
         _("Site"),
         _("Housing unit"),
         _("Status"),
