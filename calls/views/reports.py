@@ -289,13 +289,14 @@ def workload(request):
 
 # --- Trends ---------------------------------------------------------------------------
 
-# Line styles that stay apart when printed in black and white.
+# Line styles that stay apart when printed in black and white, each dark enough to
+# read against white.
 SERIES_STYLES = [
     ("#0d6efd", ""),
     ("#198754", "6 3"),
     ("#6f42c1", "2 3"),
     ("#dc3545", "8 3 2 3"),
-    ("#fd7e14", "1 5"),
+    ("#b35c00", "12 4"),
 ]
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 12, 12, 28
