@@ -46,7 +46,7 @@ def test_a_supervisor_works_the_queues_from_the_dashboard(page, camp):
     expect(first).to_contain_text("none since arrival on")
     expect(page.locator("main")).not_to_contain_text("SC-00001")  # Another site's prisoner.
     screenshot(page, "supervisor-without-news")
-    first.get_by_role("button", name="Book the next free slot").click()
+    first.get_by_role("button", name="Book Шевченко Тарас Іванович (NC-00042)").click()
 
     tomorrow = camp.site.today() + datetime.timedelta(days=1)
     expect(page.get_by_role("status")).to_contain_text(
