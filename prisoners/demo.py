@@ -428,7 +428,7 @@ def seed_prisoners(
         prisoner_rows.append(tuple(getattr(prisoner, column) for column in PRISONER_COLUMNS))
         contact_rows.extend(_contact_rows(site, prisoner, contacts, actor, random, now))
         change_rows.append(
-            (pk, Status.INTERNED, arrived_on, _("Registered on arrival."), actor.pk, registered_at)
+            (pk, Status.INTERNED, arrived_on, "", actor.pk, registered_at)
         )
         for status, effective_on, note in changes:
             change_rows.append(

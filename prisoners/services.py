@@ -112,7 +112,7 @@ def register_prisoner(*, site: Site, actor, **fields) -> Prisoner:
         prisoner=prisoner,
         status=prisoner.status,
         effective_on=prisoner.arrived_on,
-        note=_("Registered on arrival."),
+        # No note: the status history words the first entry in the reader's language.
         recorded_by=actor,
     )
     audit.record(actor=actor, action="prisoners.prisoner.registered", target=prisoner, site=site)

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from camp.models import AuditEntry
 from prisoners import services
@@ -238,3 +239,24 @@ def test_same_live_number_twice_is_refused_and_writes_nothing(site, guard, snaps
         add_contact(prisoner, guard, phone_number="8 912 345 67 89", country="RU")
     assert "phone_number" in refusal.value.message_dict
     assert snapshot() == before
+
+
+def test_the_registration_entry_is_worded_in_the_readers_language(
+    site, guard, supervisor, supervisor_client
+):
+    """Nothing of the registrar's language is stored: each reader sees his own."""
+    prisoner = register(site, guard)
+    (registration,) = prisoner.status_changes.all()
+    assert registration.note == ""
+    services.change_status(
+        prisoner=prisoner,
+        status=Prisoner.Status.IN_HOSPITAL,
+        effective_on=datetime.date(2026, 3, 5),
+        note="",
+        actor=supervisor,
+    )
+    page = reverse("prisoners:prisoner-detail", args=[prisoner.pk])
+    assert supervisor_client.get(page).content.decode().count("Registered on arrival.") == 1
+    supervisor.language = "uk"
+    supervisor.save(update_fields=["language"])
+    assert "Зареєстровано після прибуття." in supervisor_client.get(page).content.decode()
