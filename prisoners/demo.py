@@ -427,9 +427,7 @@ def seed_prisoners(
             progress.advance(GENERATED_STEP)
         prisoner_rows.append(tuple(getattr(prisoner, column) for column in PRISONER_COLUMNS))
         contact_rows.extend(_contact_rows(site, prisoner, contacts, actor, random, now))
-        change_rows.append(
-            (pk, Status.INTERNED, arrived_on, "", actor.pk, registered_at)
-        )
+        change_rows.append((pk, Status.INTERNED, arrived_on, "", actor.pk, registered_at))
         for status, effective_on, note in changes:
             change_rows.append(
                 (
